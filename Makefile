@@ -1,0 +1,46 @@
+# Set-up, build, test and demo. Everything it needs lives under .venv/ and build/.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+WHEELHOUSE := build/wheelhouse
+# Builds of example_app take the hook and its build needs from the wheelhouse, never an index.
+OFFLINE := PIP_NO_INDEX=1 PIP_FIND_LINKS=$(CURDIR)/$(WHEELHOUSE) UV_NO_INDEX=1 UV_FIND_LINKS=$(CURDIR)/$(WHEELHOUSE)
+
+.PHONY: venv wheelhouse build demo test lint clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=25.1"
+	$(BIN)/python -m pip install --quiet --editable . --group test
+	touch $@
+
+venv: $(VENV)/.installed
+
+# hatch-buildinfo's own wheel plus what an isolated build of a project using the hook needs.
+wheelhouse: venv
+	rm -rf $(WHEELHOUSE) && mkdir -p $(WHEELHOUSE)
+	$(BIN)/python -m build --wheel --no-isolation --outdir $(WHEELHOUSE) . >/dev/null
+	$(BIN)/python -m pip download --quiet --dest $(WHEELHOUSE) hatchling "gitpython>=3.1.30"
+
+build: wheelhouse
+	rm -rf dist
+	cd example_app && $(OFFLINE) ../$(BIN)/python -m build --outdir ../dist .
+
+demo: build
+	rm -rf $(VENV)/demo
+	$(PYTHON) -m venv $(VENV)/demo
+	$(VENV)/demo/bin/python -m pip install --quiet --no-index --find-links $(WHEELHOUSE) dist/example_app-*.whl
+	@echo '$$ example-app --version'
+	@$(VENV)/demo/bin/example-app --version
+	@echo '$$ python -m hatch_buildinfo inspect example-app --json'
+	@$(VENV)/demo/bin/python -m hatch_buildinfo inspect example-app --json
+
+lint: venv
+	$(BIN)/ruff check hatch_buildinfo example_app tests
+	$(BIN)/ruff format --check hatch_buildinfo example_app tests
+
+test: lint
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) build dist

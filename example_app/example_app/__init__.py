@@ -1,0 +1,1 @@
+"""A small service that knows what it was built from."""

@@ -1,0 +1,79 @@
+"""Collect: what the git repository around the project says about HEAD."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+
+
+def utc_timestamp(moment: datetime) -> str:
+    """ISO 8601 in UTC with a `Z`, the one date format build info uses."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+VCS_FACTS = ("revision", "branch", "dirty", "tag", "commit_date")
+
+
+def collect(root: str) -> tuple[dict[str, object], dict[str, str]]:
+    """Git facts for the repository holding `root`, and why each missing fact is missing.
+
+    Revision, branch and commit date are read from `.git` directly, so they survive a
+    missing `git` executable; dirty state and tag need `git` itself.
+    """
+    # Without this, importing gitpython fails outright when no `git` is on PATH.
+    os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
+    try:
+        import git
+        from gitdb.db import GitDB
+    except ImportError as error:
+        return {}, dict.fromkeys(VCS_FACTS, f"gitpython is not installed ({error})")
+
+    try:
+        repo = git.Repo(root, search_parent_directories=True, odbt=GitDB)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        return {}, dict.fromkeys(VCS_FACTS, f"no git repository at {root}")
+
+    with repo:
+        try:
+            commit = repo.head.commit
+        except ValueError:
+            return {}, dict.fromkeys(VCS_FACTS, "the git repository has no commits")
+
+        facts: dict[str, object] = {
+            "revision": commit.hexsha,
+            "commit_date": utc_timestamp(commit.committed_datetime),
+        }
+        gaps = {}
+        if repo.head.is_detached:
+            gaps["branch"] = "HEAD is detached"
+        else:
+            facts["branch"] = repo.active_branch.name
+
+        try:
+            facts["dirty"] = repo.is_dirty(index=True, working_tree=True, untracked_files=False)
+            facts["tag"] = _describe(repo)
+        except git.GitCommandNotFound:
+            gaps.update(dirty="no `git` executable on PATH", tag="no `git` executable on PATH")
+        except git.GitCommandError as error:
+            gaps.update(dict.fromkeys(("dirty", "tag"), f"`git` failed: {_first_line(error.stderr)}"))
+        else:
+            if facts["tag"] is None and os.path.exists(os.path.join(repo.git_dir, "shallow")):
+                gaps["tag"] = "the clone is shallow"
+        return facts, gaps
+
+
+def _describe(repo: object) -> str | None:
+    """The exact tag at HEAD, else `git describe --tags` output, else None."""
+    import git
+
+    try:
+        return repo.git.describe("--tags")
+    except git.GitCommandError as error:
+        if "No names found" in error.stderr or "No tags can describe" in error.stderr:
+            return None
+        raise
+
+
+def _first_line(text: str) -> str:
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    return lines[0] if lines else "no output"

@@ -1,0 +1,86 @@
+"""The build-info data model shared by the build hook and the runtime shim.
+
+Stdlib only, and cheap to import: every service imports it at start-up.
+"""
+
+from __future__ import annotations
+
+SCHEMA = 1
+UNKNOWN = "unknown"
+
+# Field order is the order of the generated module and of `inspect --json`.
+FIELDS = (
+    "program",
+    "version",
+    "revision",
+    "branch",
+    "dirty",
+    "tag",
+    "commit_date",
+    "build_user",
+    "build_date",
+    "dependencies",
+)
+DEFAULTS = {
+    "revision": UNKNOWN,
+    "branch": UNKNOWN,
+    "dirty": None,
+    "tag": None,
+    "commit_date": None,
+    "build_user": None,
+    "build_date": UNKNOWN,
+    "dependencies": (),
+}
+
+
+class BuildInfo:
+    """What one build of a program was made from. Immutable."""
+
+    __slots__ = FIELDS
+
+    def __init__(self, program: str, version: str, **facts: object) -> None:
+        unknown = set(facts) - set(DEFAULTS)
+        if unknown:
+            raise TypeError(f"BuildInfo got unknown fields: {', '.join(sorted(unknown))}")
+        values = dict(DEFAULTS, program=program, version=version, **facts)
+        values["dependencies"] = tuple(tuple(pair) for pair in values["dependencies"])
+        for name in FIELDS:
+            object.__setattr__(self, name, values[name])
+
+    @classmethod
+    def from_mapping(cls, mapping: dict) -> BuildInfo:
+        """Build from a generated module's names; keys of other schemas are ignored."""
+        facts = {name: mapping[name] for name in FIELDS if name in mapping}
+        return cls(**facts)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"BuildInfo is immutable; cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"BuildInfo is immutable; cannot delete {name!r}")
+
+    def _values(self) -> tuple:
+        return tuple(getattr(self, name) for name in FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, BuildInfo) and self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in FIELDS)
+        return f"BuildInfo({fields})"
+
+    def replace(self, **facts: object) -> BuildInfo:
+        """A copy with some facts changed."""
+        values = dict(zip(FIELDS, self._values()))
+        values.update(facts)
+        return BuildInfo(**values)
+
+    def as_dict(self) -> dict:
+        """The JSON-ready form of the design: every key present, unknowns as "unknown" or None."""
+        data = {"schema": SCHEMA}
+        data.update((name, getattr(self, name)) for name in FIELDS)
+        data["dependencies"] = [{"name": name, "version": version} for name, version in self.dependencies]
+        return data

@@ -1,0 +1,127 @@
+"""Shared fixtures: real git repositories in tmp dirs and real PEP 517 builds of them."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from hatch_buildinfo.artifacts import read_target
+from hatch_buildinfo.info import BuildInfo
+
+ROOT = Path(__file__).resolve().parents[1]
+# Variables that would change what a build records; each test sets the ones it wants.
+_RECORDED_ENVIRONMENT = ("BUILDINFO_", "SOURCE_DATE_EPOCH", "GITHUB_", "CI_", "BUILDKITE", "CIRCLE")
+
+
+def clean_environment(**extra: str) -> dict[str, str]:
+    """This process's environment without anything the hook records, plus `extra`."""
+    environ = {key: value for key, value in os.environ.items() if not key.startswith(_RECORDED_ENVIRONMENT)}
+    environ.update(
+        GIT_AUTHOR_NAME="Test Author",
+        GIT_AUTHOR_EMAIL="author@example.invalid",
+        GIT_COMMITTER_NAME="Test Author",
+        GIT_COMMITTER_EMAIL="author@example.invalid",
+        GIT_CONFIG_NOSYSTEM="1",
+        GIT_CONFIG_GLOBAL=os.devnull,
+    )
+    environ.update(extra)
+    return environ
+
+
+def run(*command: str | os.PathLike, cwd: Path, env: dict[str, str] | None = None, check: bool = True):
+    result = subprocess.run(
+        [str(part) for part in command],
+        cwd=cwd,
+        env=env or clean_environment(),
+        capture_output=True,
+        text=True,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"{command} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+class Project:
+    """A small hatchling project using the `buildinfo` hook, in a directory of its own."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def write(self, relative: str, text: str) -> None:
+        target = self.path / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(textwrap.dedent(text), encoding="utf-8")
+
+    def git(self, *arguments: str) -> str:
+        return run("git", *arguments, cwd=self.path).stdout.strip()
+
+    def commit(self, message: str = "commit") -> str:
+        self.git("add", "-A")
+        self.git("commit", "--quiet", "-m", message)
+        return self.git("rev-parse", "HEAD")
+
+    def build(self, *targets: str, env: dict[str, str] | None = None, outdir: Path | None = None, check: bool = True):
+        """`python -m build --no-isolation` in this test environment, which has the hook installed."""
+        outdir = outdir or self.path.parent / f"{self.path.name}-dist"
+        shutil.rmtree(outdir, ignore_errors=True)
+        flags = [f"--{target}" for target in targets]
+        command = [sys.executable, "-m", "build", "--no-isolation", *flags, "--outdir", str(outdir), "."]
+        result = run(*command, cwd=self.path, env=env, check=check)
+        result.outdir = outdir
+        return result
+
+    def built_info(self, env: dict[str, str] | None = None) -> BuildInfo:
+        """Build a wheel and read back what it records."""
+        result = self.build("wheel", env=env)
+        return read_target(str(wheel_in(result.outdir)))
+
+
+def wheel_in(directory: Path) -> Path:
+    (wheel,) = directory.glob("*.whl")
+    return wheel
+
+
+def sdist_in(directory: Path) -> Path:
+    (sdist,) = directory.glob("*.tar.gz")
+    return sdist
+
+
+def new_project(path: Path, hook_config: str = "") -> Project:
+    project = Project(path)
+    project.write(
+        "pyproject.toml",
+        """\
+        [build-system]
+        requires = ["hatchling", "hatch-buildinfo"]
+        build-backend = "hatchling.build"
+
+        [project]
+        name = "demo-pkg"
+        version = "1.2.3"
+
+        [tool.hatch.build.hooks.buildinfo]
+        """
+        + textwrap.dedent(hook_config),
+    )
+    project.write("demo_pkg/__init__.py", '"""A package to stamp."""\n')
+    return project
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    """A project with no git repository."""
+    return new_project(tmp_path / "demo")
+
+
+@pytest.fixture
+def repo(project: Project) -> Project:
+    """A project in a git repository with one commit on `main`."""
+    project.git("init", "--quiet", "--initial-branch=main")
+    project.commit("initial")
+    return project

@@ -15,6 +15,7 @@ from hatch_buildinfo.artifacts import read_target
 from hatch_buildinfo.info import BuildInfo
 
 ROOT = Path(__file__).resolve().parents[1]
+UV = str(Path(sys.executable).with_name("uv"))
 # Variables that would change what a build records; each test sets the ones it wants.
 _RECORDED_ENVIRONMENT = ("BUILDINFO_", "SOURCE_DATE_EPOCH", "GITHUB_", "CI_", "BUILDKITE", "CIRCLE")
 
@@ -125,3 +126,24 @@ def repo(project: Project) -> Project:
     project.git("init", "--quiet", "--initial-branch=main")
     project.commit("initial")
     return project
+
+
+@pytest.fixture(scope="session")
+def wheelhouse(tmp_path_factory) -> Path:
+    """hatch-buildinfo's wheel and the hook's build needs, so isolated builds use no index."""
+    house = tmp_path_factory.mktemp("wheelhouse")
+    run(sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", house, ".", cwd=ROOT)
+    run(sys.executable, "-m", "pip", "download", "--quiet", "--dest", house, "hatchling", "gitpython>=3.1.30", cwd=ROOT)
+    return house
+
+
+@pytest.fixture(scope="session")
+def offline(wheelhouse, tmp_path_factory) -> dict[str, str]:
+    """An environment in which pip and uv resolve build requirements from the wheelhouse only."""
+    return clean_environment(
+        PIP_NO_INDEX="1",
+        PIP_FIND_LINKS=str(wheelhouse),
+        UV_NO_INDEX="1",
+        UV_FIND_LINKS=str(wheelhouse),
+        UV_CACHE_DIR=str(tmp_path_factory.mktemp("uv-cache")),
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from datetime import datetime, timezone
 
 
@@ -31,7 +32,9 @@ def collect(root: str) -> tuple[dict[str, object], dict[str, str]]:
     try:
         repo = git.Repo(root, search_parent_directories=True, odbt=GitDB)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-        return {}, dict.fromkeys(VCS_FACTS, f"no git repository at {root}")
+        facts = archival_facts(root)
+        reason = f"no git repository at {root}" + (", only .git_archival.txt" if facts else "")
+        return facts, {name: reason for name in VCS_FACTS if name not in facts}
 
     with repo:
         try:
@@ -60,6 +63,38 @@ def collect(root: str) -> tuple[dict[str, object], dict[str, str]]:
             if facts["tag"] is None and os.path.exists(os.path.join(repo.git_dir, "shallow")):
                 gaps["tag"] = "the clone is shallow"
         return facts, gaps
+
+
+def archival_facts(root: str) -> dict[str, object]:
+    """What `git archive` wrote into `.git_archival.txt` (the file hatch-vcs and setuptools-scm use).
+
+    The file holds `$Format:…$` placeholders that `export-subst` in `.gitattributes`
+    expands; an unexpanded placeholder says nothing.
+    """
+    try:
+        with open(os.path.join(root, ".git_archival.txt"), encoding="utf-8") as file:
+            lines = file.read().splitlines()
+    except (OSError, UnicodeDecodeError):
+        return {}
+    fields = {}
+    for line in lines:
+        key, _, value = line.partition(":")
+        if value.strip() and "$Format" not in value:
+            fields[key.strip()] = value.strip()
+
+    facts: dict[str, object] = {}
+    if re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", fields.get("node", "")):
+        facts["revision"] = fields["node"]
+    try:
+        facts["commit_date"] = utc_timestamp(datetime.fromisoformat(fields["node-date"]))
+    except (KeyError, ValueError):
+        pass
+    if "describe-name" in fields:
+        facts["tag"] = fields["describe-name"]
+    head = re.search(r"(?:^|, )HEAD -> ([^,]+)", fields.get("ref-names", ""))
+    if head:
+        facts["branch"] = head.group(1)
+    return facts
 
 
 def _describe(repo: object) -> str | None:

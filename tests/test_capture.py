@@ -81,3 +81,34 @@ def test_include_user_false_records_no_user(tmp_path):
 
     project = new_project(tmp_path / "demo", "include-user = false\n")
     assert project.built_info().build_user is None
+
+
+def test_git_archive_with_archival_file_records_its_revision(repo, tmp_path):
+    import tarfile
+
+    from conftest import new_project
+
+    repo.write(
+        ".git_archival.txt",
+        "node: $Format:%H$\n"
+        "node-date: $Format:%cI$\n"
+        "describe-name: $Format:%(describe:tags=true,match=*[0-9]*)$\n"
+        "ref-names: $Format:%D$\n",
+    )
+    repo.write(".gitattributes", ".git_archival.txt export-subst\n")
+    revision = repo.commit("archival")
+    repo.git("tag", "v1.0")
+    archive = tmp_path / "source.tar"
+    repo.git("archive", "--format=tar", "--prefix=unpacked/", "-o", str(archive), "HEAD")
+    with tarfile.open(archive) as tar:
+        tar.extractall(tmp_path)
+    unpacked = new_project(tmp_path / "unpacked")
+
+    result = unpacked.build("wheel")
+    info = read_target(str(wheel_in(result.outdir)))
+    assert (info.revision, info.branch, info.tag, info.dirty) == (revision, "main", "v1.0", None)
+    assert info.commit_date == repo.built_info().commit_date
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("hatch-buildinfo:")]
+    assert warnings == [
+        f"hatch-buildinfo: no git repository at {unpacked.path}, only .git_archival.txt; recorded as unknown: dirty"
+    ]

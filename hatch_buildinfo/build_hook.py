@@ -26,6 +26,11 @@ METRIC_PREFIX = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*\Z")
 class BuildInfoBuildHook(BuildHookInterface):
     PLUGIN_NAME = "buildinfo"
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The directory holding the generated module until the artifact is written.
+        self._staging: str | None = None
+
     def _option_error(self, option: str, problem: str) -> str:
         return f"Option `{option}` for build hook `{self.PLUGIN_NAME}` {problem}"
 
@@ -113,9 +118,8 @@ class BuildInfoBuildHook(BuildHookInterface):
         build_data["force_include"][staged] = self.config_path
 
     def finalize(self, version: str, build_data: dict[str, Any], artifact_path: str) -> None:
-        staging = getattr(self, "_staging", None)
-        if staging:
-            shutil.rmtree(staging, ignore_errors=True)
+        if self._staging:
+            shutil.rmtree(self._staging, ignore_errors=True)
             self._staging = None
 
     def collect(self) -> BuildInfo:

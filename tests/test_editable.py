@@ -16,3 +16,15 @@ def test_editable_install_can_import_build_info(repo, offline, tmp_path):
     assert output.split() == [repo.git("rev-parse", "HEAD"), "main"]
     # The module lives in the source tree, untracked, as the README says; the tree is otherwise clean.
     assert repo.git("status", "--porcelain") == "?? demo_pkg/_buildinfo.py"
+
+
+def test_module_left_by_an_editable_install_is_replaced_in_later_builds(repo):
+    import zipfile
+
+    from conftest import wheel_in
+
+    repo.write("demo_pkg/_buildinfo.py", "# a stale module an editable install left behind\n")
+    result = repo.build("wheel")
+    with zipfile.ZipFile(wheel_in(result.outdir)) as wheel:
+        assert wheel.namelist().count("demo_pkg/_buildinfo.py") == 1
+        assert b"stale" not in wheel.read("demo_pkg/_buildinfo.py")

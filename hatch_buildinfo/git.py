@@ -61,6 +61,7 @@ def collect(root: str) -> tuple[dict[str, object], dict[str, str]]:
             gaps.update(dict.fromkeys(("dirty", "tag"), f"`git` failed: {_first_line(error.stderr)}"))
         else:
             if facts["tag"] is None and os.path.exists(os.path.join(repo.git_dir, "shallow")):
+                del facts["tag"]  # unknown rather than none: a tag may lie beyond the shallow boundary
                 gaps["tag"] = "the clone is shallow"
         return facts, gaps
 

@@ -1,0 +1,350 @@
+"""When git cannot answer, the build still succeeds, records the best truth and warns once."""
+
+from __future__ import annotations
+
+import sys
+import tarfile
+import zipfile
+
+import pytest
+from conftest import clean_environment, new_project, read_target, run, sdist_in, wheel_in
+
+WARNING = "hatch-buildinfo:"
+
+
+def warnings_in(result) -> list[str]:
+    """The hook's warning lines on a build's stderr."""
+    return [line for line in result.stderr.splitlines() if line.startswith(WARNING)]
+
+
+def the_warning(result) -> str:
+    """The one warning line a build emitted; fails when there is none or more than one."""
+    warnings = warnings_in(result)
+    assert len(warnings) == 1, result.stderr
+    return warnings[0]
+
+
+def built_wheel(project, env: dict[str, str] | None = None):
+    """Build a wheel; return what it records and the build's result."""
+    result = project.build("wheel", env=env)
+    return read_target(str(wheel_in(result.outdir))), result
+
+
+# 1. Detached HEAD
+
+
+def test_detached_head_records_revision_and_warns_about_the_branch(repo):
+    revision = repo.git("rev-parse", "HEAD")
+    repo.git("checkout", "--quiet", "--detach")
+
+    info, result = built_wheel(repo)
+    assert (info.revision, info.branch, info.dirty, info.tag) == (revision, "unknown", False, None)
+    assert info.commit_date is not None
+    warning = the_warning(result)
+    assert "detached" in warning
+    assert warning == "hatch-buildinfo: HEAD is detached; recorded as unknown: branch"
+
+
+@pytest.mark.parametrize(
+    ("ci", "branch"),
+    [
+        pytest.param({"GITHUB_REF_TYPE": "branch", "GITHUB_REF_NAME": "feature/x"}, "feature/x", id="github-push"),
+        pytest.param(
+            {
+                "GITHUB_REF_TYPE": "branch",
+                "GITHUB_REF_NAME": "17/merge",
+                "GITHUB_HEAD_REF": "fix/typo",
+            },
+            "fix/typo",
+            id="github-pull-request",
+        ),
+        pytest.param({"CI_COMMIT_BRANCH": "gitlab/branch"}, "gitlab/branch", id="gitlab"),
+    ],
+)
+def test_detached_head_takes_the_branch_from_ci(repo, ci, branch):
+    revision = repo.git("rev-parse", "HEAD")
+    repo.git("checkout", "--quiet", "--detach")
+
+    info, result = built_wheel(repo, clean_environment(**ci))
+    assert (info.revision, info.branch) == (revision, branch)
+    assert warnings_in(result) == []
+
+
+def test_github_tag_ref_is_no_branch(repo):
+    repo.git("checkout", "--quiet", "--detach")
+    info, result = built_wheel(repo, clean_environment(GITHUB_REF_TYPE="tag", GITHUB_REF_NAME="v1.2.3"))
+    assert info.branch == "unknown"
+    assert "detached" in the_warning(result)
+
+
+def test_ci_branch_does_not_override_a_checked_out_branch(repo):
+    info, result = built_wheel(repo, clean_environment(CI_COMMIT_BRANCH="elsewhere"))
+    assert info.branch == "main"
+    assert warnings_in(result) == []
+
+
+# 2. Shallow clone
+
+
+def test_shallow_clone_records_revision_and_branch_but_warns_about_the_tag(repo, tmp_path):
+    repo.git("tag", "v1.0")
+    repo.write("demo_pkg/later.py", "LATER = 1\n")
+    revision = repo.commit("later")
+
+    clone = tmp_path / "clone"
+    run("git", "clone", "--quiet", "--depth", "1", f"file://{repo.path}", clone, cwd=tmp_path)
+    assert (clone / ".git" / "shallow").is_file()
+    shallow = new_project(clone)  # rewrites identical files: the clone stays clean
+
+    info, result = built_wheel(shallow)
+    assert (info.revision, info.branch, info.dirty, info.tag) == (revision, "main", False, None)
+    warning = the_warning(result)
+    assert "shallow" in warning
+    assert warning == "hatch-buildinfo: the clone is shallow; recorded as unknown: tag"
+
+
+def test_full_clone_sees_the_older_tag(repo, tmp_path):
+    repo.git("tag", "v1.0")
+    repo.write("demo_pkg/later.py", "LATER = 1\n")
+    revision = repo.commit("later")
+
+    clone = tmp_path / "clone"
+    run("git", "clone", "--quiet", f"file://{repo.path}", clone, cwd=tmp_path)
+    info, result = built_wheel(new_project(clone))
+    assert info.tag == f"v1.0-1-g{revision[:7]}"
+    assert warnings_in(result) == []
+
+
+# 3. A repository with no commits
+
+
+def test_repository_without_commits_records_unknown(project):
+    project.git("init", "--quiet", "--initial-branch=main")
+
+    info, result = built_wheel(project)
+    assert (info.revision, info.branch, info.dirty, info.tag, info.commit_date) == (
+        "unknown",
+        "unknown",
+        None,
+        None,
+        None,
+    )
+    warning = the_warning(result)
+    assert "no commits" in warning
+    assert warning == (
+        "hatch-buildinfo: the git repository has no commits; "
+        "recorded as unknown: revision, branch, dirty, tag, commit_date"
+    )
+
+
+# 4. No repository at all
+
+
+def test_directory_without_repository_records_unknown(project):
+    info, result = built_wheel(project)
+    assert (info.revision, info.branch, info.dirty, info.tag, info.commit_date) == (
+        "unknown",
+        "unknown",
+        None,
+        None,
+        None,
+    )
+    warning = the_warning(result)
+    assert str(project.path) in warning
+    assert warning == (
+        f"hatch-buildinfo: no git repository at {project.path}; "
+        "recorded as unknown: revision, branch, dirty, tag, commit_date"
+    )
+
+
+def test_sdist_of_a_directory_without_repository_warns_once_too(project):
+    result = project.build("sdist")
+    info = read_target(str(sdist_in(result.outdir)))
+    assert (info.revision, info.branch) == ("unknown", "unknown")
+    assert str(project.path) in the_warning(result)
+
+
+# 5. A `git archive` tarball without .git_archival.txt
+
+
+def test_git_archive_without_archival_file_records_unknown(repo, tmp_path):
+    archive = tmp_path / "source.tar"
+    repo.git("archive", "--format=tar", "--prefix=unpacked/", "-o", str(archive), "HEAD")
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    with tarfile.open(archive) as tar:
+        tar.extractall(fresh)
+    unpacked = fresh / "unpacked"
+    assert not (unpacked / ".git").exists()
+
+    result = run(
+        sys.executable, "-m", "build", "--no-isolation", "--wheel", "--outdir", fresh / "dist", ".", cwd=unpacked
+    )
+    info = read_target(str(wheel_in(fresh / "dist")))
+    assert (info.version, info.revision, info.branch, info.dirty, info.tag) == (
+        "1.2.3",
+        "unknown",
+        "unknown",
+        None,
+        None,
+    )
+    assert the_warning(result) == (
+        f"hatch-buildinfo: no git repository at {unpacked}; "
+        "recorded as unknown: revision, branch, dirty, tag, commit_date"
+    )
+
+
+# 6. No `git` executable
+
+
+def test_without_git_executable_revision_branch_and_date_come_from_dot_git(repo, tmp_path):
+    revision = repo.git("rev-parse", "HEAD")
+    with_git = repo.built_info()
+
+    # `python -m build` runs by absolute path and spawns the backend with sys.executable: no PATH lookup.
+    env = clean_environment(PATH=str(tmp_path / "nonexistent"))
+    assert run("/bin/sh", "-c", "command -v git", cwd=tmp_path, env=env, check=False).returncode != 0
+    info, result = built_wheel(repo, env)
+    assert (info.revision, info.branch, info.commit_date) == (revision, "main", with_git.commit_date)
+    assert (info.dirty, info.tag) == (None, None)
+    warning = the_warning(result)
+    assert "no `git` executable" in warning
+    assert warning == "hatch-buildinfo: no `git` executable on PATH; recorded as unknown: dirty, tag"
+
+
+def test_without_git_executable_a_detached_head_warns_once_with_both_reasons(repo, tmp_path):
+    revision = repo.git("rev-parse", "HEAD")
+    repo.git("checkout", "--quiet", "--detach")
+
+    info, result = built_wheel(repo, clean_environment(PATH=str(tmp_path / "nonexistent")))
+    assert (info.revision, info.branch, info.dirty, info.tag) == (revision, "unknown", None, None)
+    assert the_warning(result) == (
+        "hatch-buildinfo: HEAD is detached; no `git` executable on PATH; recorded as unknown: branch, dirty, tag"
+    )
+
+
+# 7. require-vcs
+
+
+def test_require_vcs_fails_the_build_without_a_revision(tmp_path):
+    project = new_project(tmp_path / "demo", "require-vcs = true\n")
+
+    result = project.build("wheel", check=False)
+    assert result.returncode != 0
+    assert not list(result.outdir.glob("*.whl"))
+    # `build` closes with lines of its own ("TIP …", "ERROR Backend subprocess exited …");
+    # the backend's last line, the one a user reads, is the hook's message.
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    backend = [line for line in lines if not line.startswith(("* ", "TIP ", "ERROR "))]
+    assert "require-vcs" in backend[-1], result.stderr
+    assert "no git revision" in backend[-1]
+    assert backend[-1] == (
+        f"RuntimeError: Build hook `buildinfo` found no git revision (no git repository at {project.path}) "
+        "and `require-vcs` is true; build from a git checkout or set BUILDINFO_REVISION"
+    )
+    assert warnings_in(result) == []
+
+
+def test_require_vcs_is_satisfied_by_the_revision_override(tmp_path):
+    project = new_project(tmp_path / "demo", "require-vcs = true\n")
+
+    info, result = built_wheel(project, clean_environment(BUILDINFO_REVISION="0123abc"))
+    assert (info.revision, info.branch) == ("0123abc", "unknown")
+    warning = the_warning(result)
+    assert warning == (
+        f"hatch-buildinfo: no git repository at {project.path}; recorded as unknown: branch, dirty, tag, commit_date"
+    )
+
+
+def test_require_vcs_is_satisfied_by_a_repository(tmp_path):
+    project = new_project(tmp_path / "demo", "require-vcs = true\n")
+    project.git("init", "--quiet", "--initial-branch=main")
+    revision = project.commit("initial")
+
+    info, result = built_wheel(project)
+    assert info.revision == revision
+    assert warnings_in(result) == []
+
+
+# 8. Monorepo
+
+
+def test_project_in_a_monorepo_subdirectory_records_the_repository_head(tmp_path):
+    monorepo = tmp_path / "monorepo"
+    project = new_project(monorepo / "services" / "demo")
+    (monorepo / "README").write_text("the monorepo\n", encoding="utf-8")
+    run("git", "init", "--quiet", "--initial-branch=trunk", cwd=monorepo)
+    run("git", "add", "-A", cwd=monorepo)
+    run("git", "commit", "--quiet", "-m", "monorepo", cwd=monorepo)
+    revision = run("git", "rev-parse", "HEAD", cwd=monorepo).stdout.strip()
+
+    info, result = built_wheel(project)
+    assert (info.revision, info.branch, info.dirty) == (revision, "trunk", False)
+    assert warnings_in(result) == []
+
+    # A change elsewhere in the repository makes the build dirty: the state is the repository's.
+    (monorepo / "README").write_text("changed\n", encoding="utf-8")
+    info, result = built_wheel(project)
+    assert (info.revision, info.dirty) == (revision, True)
+
+
+# 9. The wheel built from the sdist
+
+
+def test_wheel_built_from_the_sdist_keeps_its_facts_without_a_warning(repo):
+    repo.git("checkout", "--quiet", "-b", "release/1.x")
+    repo.git("tag", "v1.2.3")
+    revision = repo.git("rev-parse", "HEAD")
+
+    result = repo.build()  # no flags: the sdist, then the wheel from the unpacked sdist, where there is no .git
+    sdist = read_target(str(sdist_in(result.outdir)))
+    wheel = read_target(str(wheel_in(result.outdir)))
+    expected = (revision, "release/1.x", False, "v1.2.3")
+    assert (sdist.revision, sdist.branch, sdist.dirty, sdist.tag) == expected
+    assert (wheel.revision, wheel.branch, wheel.dirty, wheel.tag) == expected
+    assert wheel.commit_date == sdist.commit_date
+    with zipfile.ZipFile(wheel_in(result.outdir)) as archive:
+        assert archive.namelist().count("demo_pkg/_buildinfo.py") == 1
+    assert warnings_in(result) == [], result.stderr
+
+
+def test_wheel_built_from_an_untagged_sdist_keeps_no_tag_without_a_warning(repo):
+    revision = repo.git("rev-parse", "HEAD")
+
+    result = repo.build()
+    wheel = read_target(str(wheel_in(result.outdir)))
+    assert (wheel.revision, wheel.branch, wheel.dirty, wheel.tag) == (revision, "main", False, None)
+    assert warnings_in(result) == [], result.stderr
+
+
+def test_wheel_built_from_an_sdist_without_revision_warns_once_per_build(project):
+    result = project.build()
+    wheel = read_target(str(wheel_in(result.outdir)))
+    assert (wheel.revision, wheel.branch) == ("unknown", "unknown")
+    warnings = warnings_in(result)
+    # One build of the sdist, one of the wheel from it; each says what it did not find.
+    assert len(warnings) == 2, result.stderr
+    assert warnings[0] == (
+        f"hatch-buildinfo: no git repository at {project.path}; "
+        "recorded as unknown: revision, branch, dirty, tag, commit_date"
+    )
+    # The wheel's build has neither .git nor a revision in the sdist; the sdist's None (dirty, tag,
+    # commit date) is its answer, so only what the sdist recorded as "unknown" is named again.
+    assert warnings[1].startswith("hatch-buildinfo: no git repository at ")
+    assert warnings[1].endswith("recorded as unknown: revision, branch")
+
+
+def test_unpacked_sdist_is_read_only_when_its_module_is_there(repo, tmp_path):
+    """An sdist unpacked by hand and built again keeps its facts, the way frontends do it."""
+    revision = repo.git("rev-parse", "HEAD")
+    result = repo.build("sdist")
+    with tarfile.open(sdist_in(result.outdir)) as tar:
+        tar.extractall(tmp_path / "unpacked")
+    (unpacked,) = (tmp_path / "unpacked").iterdir()
+    assert (unpacked / "PKG-INFO").is_file()
+
+    outdir = tmp_path / "wheel"
+    result = run(sys.executable, "-m", "build", "--no-isolation", "--wheel", "--outdir", outdir, ".", cwd=unpacked)
+    info = read_target(str(wheel_in(outdir)))
+    assert (info.revision, info.branch, info.dirty, info.tag) == (revision, "main", False, None)
+    assert warnings_in(result) == [], result.stderr

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import tarfile
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable
 
 from .info import BuildInfo
@@ -41,7 +42,7 @@ def _read_wheel(path: str) -> BuildInfo:
         with zipfile.ZipFile(path) as archive:
             names = [name for name in archive.namelist() if name.endswith(".py")]
             return _first_generated(path, names, lambda name: archive.open(name))
-    except (zipfile.BadZipFile, OSError) as error:
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as error:
         raise InspectError(f"{path} is not a readable wheel: {error}") from None
 
 
@@ -51,7 +52,7 @@ def _read_sdist(path: str) -> BuildInfo:
             members = {member.name: member for member in archive.getmembers() if member.isfile()}
             names = [name for name in members if name.endswith(".py")]
             return _first_generated(path, names, lambda name: archive.extractfile(members[name]))
-    except (tarfile.TarError, OSError, EOFError) as error:
+    except (tarfile.TarError, zlib.error, OSError, EOFError) as error:
         raise InspectError(f"{path} is not a readable sdist: {error}") from None
 
 

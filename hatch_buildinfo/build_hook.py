@@ -96,8 +96,10 @@ class BuildInfoBuildHook(BuildHookInterface):
         unknown = sorted(set(self.config) - OPTIONS - HATCH_OPTIONS)
         if unknown:
             known = ", ".join(f"`{option}`" for option in sorted(OPTIONS))
+            option = unknown[0]
             raise ValueError(
-                f"Unknown option `{unknown[0]}` for build hook `{self.PLUGIN_NAME}` (known options: {known})"
+                f"Unknown option `{option}` = {self.config[option]!r} for build hook `{self.PLUGIN_NAME}` "
+                f"(known options: {known})"
             )
         for option in ("config_path", "config_program", "config_include_user", "config_require_vcs"):
             getattr(self, option)

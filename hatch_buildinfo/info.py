@@ -21,6 +21,20 @@ FIELDS = (
     "build_date",
     "dependencies",
 )
+_TEXT = (str,)
+_TEXT_OR_NONE = (str, type(None))
+TYPES = {
+    "program": _TEXT,
+    "version": _TEXT,
+    "revision": _TEXT,
+    "branch": _TEXT,
+    "dirty": (bool, type(None)),
+    "tag": _TEXT_OR_NONE,
+    "commit_date": _TEXT_OR_NONE,
+    "build_user": _TEXT_OR_NONE,
+    "build_date": _TEXT,
+    "dependencies": (tuple, list),
+}
 DEFAULTS = {
     "revision": UNKNOWN,
     "branch": UNKNOWN,
@@ -43,7 +57,10 @@ class BuildInfo:
         if unknown:
             raise TypeError(f"BuildInfo got unknown fields: {', '.join(sorted(unknown))}")
         values = dict(DEFAULTS, program=program, version=version, **facts)
-        values["dependencies"] = tuple(tuple(pair) for pair in values["dependencies"])
+        for name in FIELDS:
+            if not isinstance(values[name], TYPES[name]):
+                raise TypeError(f"BuildInfo field {name!r} cannot be {values[name]!r}")
+        values["dependencies"] = tuple(_dependency(entry) for entry in values["dependencies"])
         for name in FIELDS:
             object.__setattr__(self, name, values[name])
 
@@ -84,3 +101,9 @@ class BuildInfo:
         data.update((name, getattr(self, name)) for name in FIELDS)
         data["dependencies"] = [{"name": name, "version": version} for name, version in self.dependencies]
         return data
+
+
+def _dependency(entry: object) -> tuple:
+    if not (isinstance(entry, (tuple, list)) and len(entry) == 2 and all(isinstance(part, str) for part in entry)):
+        raise TypeError(f"BuildInfo dependency must be a (name, version) pair of strings, not {entry!r}")
+    return tuple(entry)

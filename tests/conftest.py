@@ -93,24 +93,25 @@ def sdist_in(directory: Path) -> Path:
     return sdist
 
 
-def new_project(path: Path, hook_config: str = "") -> Project:
+def new_project(path: Path, hook_config: str = "", name: str = "demo-pkg") -> Project:
+    """A project `name` with a package of the same name and the hook configured by `hook_config`."""
     project = Project(path)
     project.write(
         "pyproject.toml",
-        """\
+        f"""\
         [build-system]
         requires = ["hatchling", "hatch-buildinfo"]
         build-backend = "hatchling.build"
 
         [project]
-        name = "demo-pkg"
+        name = "{name}"
         version = "1.2.3"
 
         [tool.hatch.build.hooks.buildinfo]
         """
         + textwrap.dedent(hook_config),
     )
-    project.write("demo_pkg/__init__.py", '"""A package to stamp."""\n')
+    project.write(f"{name.replace('-', '_')}/__init__.py", '"""A package to stamp."""\n')
     return project
 
 

@@ -91,22 +91,7 @@ def test_absolute_path_fails_even_inside_the_project(tmp_path):
 
 @pytest.mark.parametrize("target", ["sdist", "wheel"])
 def test_project_name_without_a_valid_default_program_fails(tmp_path, target):
-    project = Project(tmp_path / "nine")
-    project.write(
-        "pyproject.toml",
-        """\
-        [build-system]
-        requires = ["hatchling", "hatch-buildinfo"]
-        build-backend = "hatchling.build"
-
-        [project]
-        name = "9lives"
-        version = "1.2.3"
-
-        [tool.hatch.build.hooks.buildinfo]
-        """,
-    )
-    project.write("9lives/__init__.py", "")
+    project = new_project(tmp_path / "nine", name="9lives")
     committed(project)
     line = assert_fails_cleanly(project, target, tmp_path)
     assert "`program`" in line, line

@@ -115,11 +115,20 @@ def test_full_clone_sees_the_older_tag(repo, tmp_path):
     assert warnings_in(result) == []
 
 
-# 3. A repository with no commits
+# 3 and 4. A repository with no commits, and no repository at all
 
 
-def test_repository_without_commits_records_unknown(project):
-    project.git("init", "--quiet", "--initial-branch=main")
+@pytest.mark.parametrize(
+    ("setup", "reason"),
+    [
+        ("git init", "the git repository has no commits"),
+        ("nothing", "no git repository at {path}"),
+    ],
+    ids=["no-commits", "no-repository"],
+)
+def test_without_a_commit_everything_from_git_is_unknown(project, setup, reason):
+    if setup == "git init":
+        project.git("init", "--quiet", "--initial-branch=main")
 
     info, result = built_wheel(project)
     assert (info.revision, info.branch, info.dirty, info.tag, info.commit_date) == (
@@ -129,30 +138,8 @@ def test_repository_without_commits_records_unknown(project):
         None,
         None,
     )
-    warning = the_warning(result)
-    assert "no commits" in warning
-    assert warning == (
-        "hatch-buildinfo: the git repository has no commits; "
-        "recorded as unknown: revision, branch, dirty, tag, commit_date"
-    )
-
-
-# 4. No repository at all
-
-
-def test_directory_without_repository_records_unknown(project):
-    info, result = built_wheel(project)
-    assert (info.revision, info.branch, info.dirty, info.tag, info.commit_date) == (
-        "unknown",
-        "unknown",
-        None,
-        None,
-        None,
-    )
-    warning = the_warning(result)
-    assert str(project.path) in warning
-    assert warning == (
-        f"hatch-buildinfo: no git repository at {project.path}; "
+    assert the_warning(result) == (
+        f"hatch-buildinfo: {reason.format(path=project.path)}; "
         "recorded as unknown: revision, branch, dirty, tag, commit_date"
     )
 

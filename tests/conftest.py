@@ -48,6 +48,15 @@ def run(*command: str | os.PathLike, cwd: Path, env: dict[str, str] | None = Non
     return result
 
 
+def run_tool(requirement: str, *command: str, cwd: Path, extra: tuple[str, ...] = ()) -> str:
+    """Run a lock tool from PyPI, e.g. `run_tool("poetry", "poetry", "lock")`, in uv's own tool environment.
+
+    uv caches the tool's environment, so only the first run in a cache installs it.
+    """
+    withs = [argument for package in extra for argument in ("--with", package)]
+    return run(UV, "tool", "run", "--from", requirement, *withs, *command, cwd=cwd).stdout
+
+
 class Project:
     """A small hatchling project using the `buildinfo` hook, in a directory of its own."""
 

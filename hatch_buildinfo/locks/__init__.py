@@ -1,0 +1,107 @@
+"""Collect: the locked runtime dependencies of a project, read from its lock file.
+
+One reader module per format, each a `read(path, project)` that returns the packages the
+project runs with. This module picks the reader and makes every answer alike: names
+normalised (PEP 503), markers normalised, the project itself left out, sorted, no repeats.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from importlib import import_module
+from pathlib import Path
+
+# The design's auto-detect order: the first of these in the project root is read.
+DETECT_ORDER = ("pylock.toml", "uv.lock", "poetry.lock", "pdm.lock", "Pipfile.lock", "requirements.txt")
+
+
+class LockError(ValueError):
+    """A lock file that cannot be read; the message is one line naming the file and the entry."""
+
+    def __init__(self, path: os.PathLike | str, problem: str, entry: str | None = None) -> None:
+        where = f"{os.fspath(path)}: {entry}: " if entry else f"{os.fspath(path)}: "
+        super().__init__(where + problem)
+
+
+@dataclass(frozen=True, order=True)
+class Locked:
+    """One locked package: its name, its exact version, and the PEP 508 marker under which it is installed."""
+
+    name: str
+    version: str
+    marker: str | None = None
+
+
+@dataclass(frozen=True)
+class Project:
+    """What a reader needs to know of the project whose lock it reads."""
+
+    name: str
+    dependencies: tuple[str, ...] = ()
+    optional_dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    extras: tuple[str, ...] = ()
+
+
+def normalize_name(name: str) -> str:
+    """The PEP 503 form of a project name."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def reader_for(path: Path) -> str | None:
+    """The reader module's name for a lock file name, or None when no reader knows it."""
+    name = path.name
+    if name == "pylock.toml" or (name.startswith("pylock.") and name.endswith(".toml")):
+        return "pylock"
+    if name.endswith(".txt"):
+        return "requirements"
+    return {"uv.lock": "uv", "poetry.lock": "poetry", "pdm.lock": "pdm", "Pipfile.lock": "pipfile"}.get(name)
+
+
+def find_lock(root: Path) -> Path | None:
+    """The first lock file of the design's auto-detect order in `root`."""
+    for name in DETECT_ORDER:
+        if (root / name).is_file():
+            return root / name
+    return None
+
+
+def read_lock(path: Path, project: Project) -> tuple[Locked, ...]:
+    """The project's locked runtime dependencies, as the lock at `path` records them."""
+    reader = reader_for(path)
+    if reader is None:
+        raise LockError(path, "no reader knows this lock file name")
+    found = import_module(f"{__name__}.{reader}").read(path, project)
+    own_name = normalize_name(project.name)
+    markers: dict[tuple[str, str], set[str | None]] = {}
+    for package in found:
+        name = normalize_name(package.name)
+        if name != own_name:
+            markers.setdefault((name, package.version), set()).add(_normalized_marker(path, name, package.marker))
+    return tuple(
+        sorted(
+            (Locked(name, version, _either(found_under)) for (name, version), found_under in markers.items()),
+            key=lambda package: (package.name, package.version, package.marker or ""),
+        )
+    )
+
+
+def _normalized_marker(path: Path, entry: str, marker: str | None) -> str | None:
+    from packaging.markers import InvalidMarker, Marker
+
+    if not marker:
+        return None
+    try:
+        return str(Marker(marker))
+    except InvalidMarker as error:
+        raise LockError(path, f"invalid marker {marker!r}: {error}", entry=entry) from None
+
+
+def _either(markers: set[str | None]) -> str | None:
+    """One marker that holds where any of `markers` holds; None (always) wins."""
+    if None in markers:
+        return None
+    if len(markers) == 1:
+        return next(iter(markers))
+    return " or ".join(f"({marker})" for marker in sorted(markers))

@@ -7,11 +7,12 @@ import re
 import shutil
 import tempfile
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
-from . import environment, git
+from . import environment, git, locks
 from .git import VCS_FACTS
 from .info import UNKNOWN, BuildInfo
 from .read import DEFAULT_MODULE, parse_source
@@ -19,7 +20,7 @@ from .render import render, write_atomically
 
 # Options every Hatch build hook accepts; hatchling itself reads them.
 HATCH_OPTIONS = {"dependencies", "require-runtime-dependencies", "require-runtime-features", "enable-by-default"}
-OPTIONS = {"path", "program", "include-user", "require-vcs"}
+OPTIONS = {"path", "program", "lockfile", "extras", "include-user", "require-vcs", "require-lock"}
 METRIC_PREFIX = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*\Z")
 
 
@@ -40,20 +41,27 @@ class BuildInfoBuildHook(BuildHookInterface):
             raise TypeError(self._option_error(option, f"must be a boolean, not {value!r}"))
         return value
 
+    def _project_file_option(self, option: str) -> str | None:
+        """A string option naming a file inside the project, as a relative POSIX path."""
+        value = self.config.get(option)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise TypeError(self._option_error(option, f"must be a string, not {value!r}"))
+        root = os.path.realpath(self.root)
+        target = os.path.realpath(os.path.join(root, value))
+        if not value or os.path.isabs(value) or os.path.commonpath([root, target]) != root:
+            raise ValueError(self._option_error(option, f"must be a path inside the project: {value!r}"))
+        return os.path.relpath(target, root).replace(os.sep, "/")
+
     @cached_property
     def config_path(self) -> str:
-        path = self.config.get("path")
+        path = self._project_file_option("path")
         if path is None:
             return self._default_path()
-        if not isinstance(path, str):
-            raise TypeError(self._option_error("path", f"must be a string, not {path!r}"))
-        if not path.endswith(".py"):
-            raise ValueError(self._option_error("path", f"must name a `.py` file: {path!r}"))
-        root = os.path.realpath(self.root)
-        target = os.path.realpath(os.path.join(root, path))
-        if os.path.isabs(path) or os.path.commonpath([root, target]) != root:
-            raise ValueError(self._option_error("path", f"must be a path inside the project: {path!r}"))
-        return os.path.relpath(target, root).replace(os.sep, "/")
+        if not path.endswith(".py") or not self.config["path"].endswith(".py"):
+            raise ValueError(self._option_error("path", f"must name a `.py` file: {self.config['path']!r}"))
+        return path
 
     def _default_path(self) -> str:
         package = re.sub(r"[-_.]+", "_", self.metadata.name).lower()
@@ -85,6 +93,35 @@ class BuildInfoBuildHook(BuildHookInterface):
         return program
 
     @cached_property
+    def config_lockfile(self) -> str | None:
+        lockfile = self._project_file_option("lockfile")
+        if lockfile is None:
+            return None
+        if locks.reader_for(Path(lockfile)) is None:
+            known = ", ".join(locks.DETECT_ORDER[:-1]) + ", pylock.*.toml, *.txt"
+            raise ValueError(
+                self._option_error("lockfile", f"must name a lock file of a known format ({known}): {lockfile!r}")
+            )
+        if not os.path.isfile(os.path.join(self.root, lockfile)):
+            raise ValueError(self._option_error("lockfile", f"names no file: {lockfile!r}"))
+        return lockfile
+
+    @cached_property
+    def config_extras(self) -> tuple[str, ...]:
+        extras = self.config.get("extras", [])
+        if not isinstance(extras, list) or not all(isinstance(extra, str) for extra in extras):
+            raise TypeError(self._option_error("extras", f"must be an array of strings, not {extras!r}"))
+        known = self.metadata.core.optional_dependencies
+        for extra in extras:
+            if locks.normalize_name(extra) not in {locks.normalize_name(name) for name in known}:
+                raise ValueError(self._option_error("extras", f"names an extra the project does not define: {extra!r}"))
+        return tuple(extras)
+
+    @cached_property
+    def config_require_lock(self) -> bool:
+        return self._boolean_option("require-lock", False)
+
+    @cached_property
     def config_include_user(self) -> bool:
         return self._boolean_option("include-user", True)
 
@@ -101,8 +138,8 @@ class BuildInfoBuildHook(BuildHookInterface):
                 f"Unknown option `{option}` = {self.config[option]!r} for build hook `{self.PLUGIN_NAME}` "
                 f"(known options: {known})"
             )
-        for option in ("config_path", "config_program", "config_include_user", "config_require_vcs"):
-            getattr(self, option)
+        for option in sorted(OPTIONS):
+            getattr(self, f"config_{option.replace('-', '_')}")
 
     def dependencies(self) -> list[str]:
         return ["gitpython>=3.1.30"]
@@ -128,7 +165,8 @@ class BuildInfoBuildHook(BuildHookInterface):
         """Each fact from the first source that has it: overrides, git, the sdist, CI, `unknown`."""
         environ = os.environ
         git_facts, gaps = git.collect(self.root)
-        sources = [environment.overrides(environ), git_facts, self._sdist_facts()]
+        recorded = self._recorded_in_sdist()
+        sources = [environment.overrides(environ), git_facts, self._vcs_facts_of(recorded)]
         ci_branch = environment.ci_branch(environ)
         if ci_branch:
             sources.append({"branch": ci_branch})
@@ -136,6 +174,7 @@ class BuildInfoBuildHook(BuildHookInterface):
             "version": self.metadata.version,
             "build_date": environment.build_date(environ),
             "build_user": environment.build_user(environ, include_user=self.config_include_user),
+            "dependencies": self._locked_dependencies(recorded),
         }
         for found in reversed(sources):
             facts.update(found)
@@ -149,16 +188,47 @@ class BuildInfoBuildHook(BuildHookInterface):
                     f"Build hook `{self.PLUGIN_NAME}` found no git revision ({reasons}) and `require-vcs` is true; "
                     "build from a git checkout or set BUILDINFO_REVISION"
                 )
-            self.app.display_warning(f"hatch-buildinfo: {reasons}; recorded as unknown: {', '.join(missing)}")
+            self.app.display_warning(f"hatch-buildinfo: warning: {reasons}; recorded as unknown: {', '.join(missing)}")
         return BuildInfo(program=self.config_program, **facts)
 
-    def _sdist_facts(self) -> dict[str, object]:
-        """The VCS facts an sdist recorded, when this build runs from an unpacked sdist."""
+    def _recorded_in_sdist(self) -> BuildInfo | None:
+        """The build info an sdist recorded, when this build runs from an unpacked sdist."""
         path = os.path.join(self.root, self.config_path)
         if not (os.path.isfile(os.path.join(self.root, "PKG-INFO")) and os.path.isfile(path)):
-            return {}
+            return None
         with open(path, encoding="utf-8") as file:
-            recorded = parse_source(file.read(), path)
+            return parse_source(file.read(), path)
+
+    @staticmethod
+    def _vcs_facts_of(recorded: BuildInfo | None) -> dict[str, object]:
+        if recorded is None:
+            return {}
         # The sdist's None (no tag, unknown dirty state) is its answer; only "unknown" asks further.
         facts = {name: getattr(recorded, name) for name in VCS_FACTS}
         return {name: value for name, value in facts.items() if value != UNKNOWN}
+
+    def _locked_dependencies(self, recorded: BuildInfo | None) -> tuple[tuple[str, ...], ...]:
+        """The lock file's runtime packages; else what the sdist recorded; else none."""
+        root = Path(self.root)
+        path = root / self.config_lockfile if self.config_lockfile else locks.find_lock(root)
+        if path is None:
+            if recorded is not None:
+                return recorded.dependencies
+            looked_for = ", ".join(locks.DETECT_ORDER)
+            if self.config_require_lock:
+                raise ValueError(
+                    f"Build hook `{self.PLUGIN_NAME}` found no lock file ({looked_for}) and `require-lock` is true"
+                )
+            self.app.display_info(f"hatch-buildinfo: no lock file ({looked_for}); recording no dependencies")
+            return ()
+        core = self.metadata.core
+        project = locks.Project(
+            name=self.metadata.name,
+            dependencies=tuple(core.dependencies),
+            optional_dependencies={extra: tuple(needs) for extra, needs in core.optional_dependencies.items()},
+            extras=self.config_extras,
+        )
+        return tuple(
+            (package.name, package.version, package.marker) if package.marker else (package.name, package.version)
+            for package in locks.read_lock(path, project)
+        )

@@ -99,11 +99,33 @@ class BuildInfo:
         """The JSON-ready form of the design: every key present, unknowns as "unknown" or None."""
         data = {"schema": SCHEMA}
         data.update((name, getattr(self, name)) for name in FIELDS)
-        data["dependencies"] = [{"name": name, "version": version} for name, version in self.dependencies]
+        data["dependencies"] = [
+            dict(zip(("name", "version", "marker"), dependency)) for dependency in self.dependencies
+        ]
         return data
+
+    def running_dependencies(self) -> tuple:
+        """The locked (name, version) pairs this interpreter runs with.
+
+        Entries locked under a marker count only where the marker holds, so of a package
+        locked at two versions for two environments, one process reports one.
+        """
+        env = None
+        chosen = {}
+        for name, version, *marker in self.dependencies:
+            if name in chosen:
+                continue
+            if marker:
+                from .markers import environment, holds
+
+                env = env or environment()
+                if not holds(marker[0], env):
+                    continue
+            chosen[name] = version
+        return tuple(chosen.items())
 
 
 def _dependency(entry: object) -> tuple:
-    if not (isinstance(entry, (tuple, list)) and len(entry) == 2 and all(isinstance(part, str) for part in entry)):
-        raise TypeError(f"BuildInfo dependency must be a (name, version) pair of strings, not {entry!r}")
+    if not (isinstance(entry, (tuple, list)) and len(entry) in (2, 3) and all(isinstance(part, str) for part in entry)):
+        raise TypeError(f"BuildInfo dependency must be (name, version) or (name, version, marker), not {entry!r}")
     return tuple(entry)

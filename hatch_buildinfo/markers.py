@@ -58,6 +58,14 @@ def evaluate(marker: str, env: dict[str, str]) -> bool:
     return result
 
 
+def holds(marker: str, env: dict[str, str]) -> bool:
+    """Whether `marker` holds in `env`; a marker this evaluator cannot read does not."""
+    try:
+        return evaluate(marker, env)
+    except ValueError:
+        return False
+
+
 def _tokens(marker: str) -> list[tuple[str, str]]:
     tokens, position = [], 0
     while position < len(marker.rstrip()):

@@ -28,7 +28,7 @@ def render(info: BuildInfo) -> str:
             lines.append(f"{name} = {_literal(getattr(info, name))}")
     if info.dependencies:
         lines.append("dependencies = (")
-        lines.extend(f"    ({_literal(name)}, {_literal(version)})," for name, version in info.dependencies)
+        lines.extend(f"    ({', '.join(_literal(part) for part in dependency)})," for dependency in info.dependencies)
         lines.append(")")
     else:
         lines.append("dependencies = ()")

@@ -108,7 +108,7 @@ def test_git_archive_with_archival_file_records_its_revision(repo, tmp_path):
     info = read_target(str(wheel_in(result.outdir)))
     assert (info.revision, info.branch, info.tag, info.dirty) == (revision, "main", "v1.0", None)
     assert info.commit_date == repo.built_info().commit_date
-    warnings = [line for line in result.stderr.splitlines() if line.startswith("hatch-buildinfo:")]
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("hatch-buildinfo: warning:")]
     assert warnings == [
-        f"hatch-buildinfo: no git repository at {unpacked.path}, only .git_archival.txt; recorded as unknown: dirty"
+        f"hatch-buildinfo: warning: no git repository at {unpacked.path}, only .git_archival.txt; recorded as unknown: dirty"
     ]

@@ -9,7 +9,7 @@ import zipfile
 import pytest
 from conftest import clean_environment, new_project, read_target, run, sdist_in, wheel_in
 
-WARNING = "hatch-buildinfo:"
+WARNING = "hatch-buildinfo: warning:"
 
 
 def warnings_in(result) -> list[str]:
@@ -42,7 +42,7 @@ def test_detached_head_records_revision_and_warns_about_the_branch(repo):
     assert info.commit_date is not None
     warning = the_warning(result)
     assert "detached" in warning
-    assert warning == "hatch-buildinfo: HEAD is detached; recorded as unknown: branch"
+    assert warning == "hatch-buildinfo: warning: HEAD is detached; recorded as unknown: branch"
 
 
 @pytest.mark.parametrize(
@@ -100,7 +100,7 @@ def test_shallow_clone_records_revision_and_branch_but_warns_about_the_tag(repo,
     assert (info.revision, info.branch, info.dirty, info.tag) == (revision, "main", False, None)
     warning = the_warning(result)
     assert "shallow" in warning
-    assert warning == "hatch-buildinfo: the clone is shallow; recorded as unknown: tag"
+    assert warning == "hatch-buildinfo: warning: the clone is shallow; recorded as unknown: tag"
 
 
 def test_full_clone_sees_the_older_tag(repo, tmp_path):
@@ -139,7 +139,7 @@ def test_without_a_commit_everything_from_git_is_unknown(project, setup, reason)
         None,
     )
     assert the_warning(result) == (
-        f"hatch-buildinfo: {reason.format(path=project.path)}; "
+        f"hatch-buildinfo: warning: {reason.format(path=project.path)}; "
         "recorded as unknown: revision, branch, dirty, tag, commit_date"
     )
 
@@ -176,7 +176,7 @@ def test_git_archive_without_archival_file_records_unknown(repo, tmp_path):
         None,
     )
     assert the_warning(result) == (
-        f"hatch-buildinfo: no git repository at {unpacked}; "
+        f"hatch-buildinfo: warning: no git repository at {unpacked}; "
         "recorded as unknown: revision, branch, dirty, tag, commit_date"
     )
 
@@ -196,7 +196,7 @@ def test_without_git_executable_revision_branch_and_date_come_from_dot_git(repo,
     assert (info.dirty, info.tag) == (None, None)
     warning = the_warning(result)
     assert "no `git` executable" in warning
-    assert warning == "hatch-buildinfo: no `git` executable on PATH; recorded as unknown: dirty, tag"
+    assert warning == "hatch-buildinfo: warning: no `git` executable on PATH; recorded as unknown: dirty, tag"
 
 
 def test_without_git_executable_a_detached_head_warns_once_with_both_reasons(repo, tmp_path):
@@ -206,7 +206,7 @@ def test_without_git_executable_a_detached_head_warns_once_with_both_reasons(rep
     info, result = built_wheel(repo, clean_environment(PATH=str(tmp_path / "nonexistent")))
     assert (info.revision, info.branch, info.dirty, info.tag) == (revision, "unknown", None, None)
     assert the_warning(result) == (
-        "hatch-buildinfo: HEAD is detached; no `git` executable on PATH; recorded as unknown: branch, dirty, tag"
+        "hatch-buildinfo: warning: HEAD is detached; no `git` executable on PATH; recorded as unknown: branch, dirty, tag"
     )
 
 
@@ -239,7 +239,7 @@ def test_require_vcs_is_satisfied_by_the_revision_override(tmp_path):
     assert (info.revision, info.branch) == ("0123abc", "unknown")
     warning = the_warning(result)
     assert warning == (
-        f"hatch-buildinfo: no git repository at {project.path}; recorded as unknown: branch, dirty, tag, commit_date"
+        f"hatch-buildinfo: warning: no git repository at {project.path}; recorded as unknown: branch, dirty, tag, commit_date"
     )
 
 
@@ -312,12 +312,12 @@ def test_wheel_built_from_an_sdist_without_revision_warns_once_per_build(project
     # One build of the sdist, one of the wheel from it; each says what it did not find.
     assert len(warnings) == 2, result.stderr
     assert warnings[0] == (
-        f"hatch-buildinfo: no git repository at {project.path}; "
+        f"hatch-buildinfo: warning: no git repository at {project.path}; "
         "recorded as unknown: revision, branch, dirty, tag, commit_date"
     )
     # The wheel's build has neither .git nor a revision in the sdist; the sdist's None (dirty, tag,
     # commit date) is its answer, so only what the sdist recorded as "unknown" is named again.
-    assert warnings[1].startswith("hatch-buildinfo: no git repository at ")
+    assert warnings[1].startswith("hatch-buildinfo: warning: no git repository at ")
     assert warnings[1].endswith("recorded as unknown: revision, branch")
 
 

@@ -117,7 +117,7 @@ def test_json_output_is_one_object_with_keys_in_order(built, kind):
 
 
 ODD_LINES = {
-    "module with a dependency triple": "dependencies = (('a', 'b', 'c'),)",
+    "module with a dependency of four parts": "dependencies = (('a', 'b', 'c', 'd'),)",
     "module with a bytes branch": "branch = b'main'",
     "module with a call": "branch = __import__('os').getcwd()",
 }
@@ -146,7 +146,7 @@ def corrupt_member_data(wheel: Path, destination: Path) -> None:
         "missing wheel",
         "missing path",
         "unknown distribution",
-        "module with a dependency triple",
+        "module with a dependency of four parts",
         "module with a bytes branch",
         "module with a call",
     ],

@@ -9,7 +9,13 @@ from .info import UNKNOWN, BuildInfo
 
 
 def version_text(info: BuildInfo) -> str:
-    """The `--version` text, shaped like Prometheus' `version.Print`."""
+    """The `--version` text, shaped like Prometheus' `version.Print`.
+
+    Lists the locked dependencies this interpreter runs with, and marks each whose
+    installed version differs from the lock.
+    """
+    from .drift import drifted, installed_versions
+
     first = f"{info.program}, version {info.version} (branch: {info.branch}, revision: {info.revision})"
     rows = [
         ("build user", _shown(info.build_user)),
@@ -17,7 +23,14 @@ def version_text(info: BuildInfo) -> str:
         ("python version", _python_version()),
         ("platform", _platform()),
     ]
-    return "\n".join([first, *_aligned(rows)]) + "\n"
+    dependencies = info.running_dependencies()
+    installed = installed_versions() if dependencies else None
+    differs = drifted(dependencies, installed) if installed is not None else {}
+    listed = [
+        (name, version + _drift_note(differs, name))
+        for name, version in dependencies
+    ]
+    return "\n".join([first, *_aligned(rows), *_dependency_lines(listed)]) + "\n"
 
 
 def inspect_text(info: BuildInfo, source: str) -> str:
@@ -31,7 +44,8 @@ def inspect_text(info: BuildInfo, source: str) -> str:
         ("build user", _shown(info.build_user)),
         ("build date", info.build_date),
     ]
-    return "\n".join([f"{source}: {info.program} {info.version}", *_aligned(rows)]) + "\n"
+    listed = [(name, version + (f"  ; {marker[0]}" if marker else "")) for name, version, *marker in info.dependencies]
+    return "\n".join([f"{source}: {info.program} {info.version}", *_aligned(rows), *_dependency_lines(listed)]) + "\n"
 
 
 def json_text(info: BuildInfo) -> str:
@@ -43,6 +57,20 @@ def json_text(info: BuildInfo) -> str:
 
 def _aligned(rows: list[tuple[str, str]]) -> list[str]:
     return [f"  {label + ':':<18}{value}" for label, value in rows]
+
+
+def _drift_note(differs: dict[str, str | None], name: str) -> str:
+    if name not in differs:
+        return ""
+    return f" (installed: {differs[name]})" if differs[name] else " (not installed)"
+
+
+def _dependency_lines(listed: list[tuple[str, str]]) -> list[str]:
+    """The aligned `dependencies:` block, or nothing when there are none."""
+    if not listed:
+        return []
+    width = max(len(name) for name, _ in listed) + 3
+    return ["  dependencies:", *(f"    {name + ':':<{width}}{text}" for name, text in listed)]
 
 
 def _shown(value: object) -> str:

@@ -1,0 +1,112 @@
+"""Read pdm.lock (lock_version 4.x), the lock file of PDM.
+
+Each `[[package]]` records the `groups` that need it ("default" is the project's `dependencies`;
+every other name is an optional-dependency group or a dependency group: the lock does not say
+which) and the `marker` under which it is installed. `[metadata] groups` names the groups the lock
+was made for. The runtime set is every package of "default" or of one of the project's requested
+extras; development groups are left out.
+
+Per-package groups and markers exist only with pdm's `inherit_metadata` lock strategy, the default
+since pdm 2.11; a lock made without it cannot tell runtime from development packages and is refused.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import Locked, LockError, Project, normalize_name
+
+try:
+    import tomllib
+except ImportError:  # Python < 3.11
+    import tomli as tomllib
+
+DEFAULT_GROUP = "default"
+
+
+def read(path: Path, project: Project) -> list[Locked]:
+    """The packages of the default group and of the project's requested extras."""
+    data = _load(path)
+    metadata = data.get("metadata")
+    if not isinstance(metadata, dict):
+        raise LockError(path, "no [metadata] table: not a pdm.lock")
+    _check_version(path, metadata.get("lock_version"))
+    wanted = _wanted_groups(path, metadata, project)
+
+    packages = data.get("package", [])
+    if not isinstance(packages, list):
+        raise LockError(path, "[[package]] is not an array of tables")
+    found = []
+    for index, package in enumerate(packages):
+        if not isinstance(package, dict):
+            raise LockError(path, "not a table", entry=f"package #{index + 1}")
+        name = package.get("name")
+        if not isinstance(name, str) or not name:
+            raise LockError(path, "has no name", entry=f"package #{index + 1}")
+        groups = package.get("groups")
+        if groups is None:
+            raise LockError(
+                path,
+                "records no groups, so runtime and development packages cannot be told apart;"
+                " lock with pdm's inherit_metadata strategy (`pdm lock -S inherit_metadata`)",
+                entry=name,
+            )
+        if not isinstance(groups, list) or not all(isinstance(group, str) for group in groups):
+            raise LockError(path, f"groups is not a list of names: {groups!r}", entry=name)
+        if not wanted.intersection(normalize_name(group) for group in groups):
+            continue
+        version = package.get("version")
+        if not isinstance(version, str) or not version:
+            if normalize_name(name) == normalize_name(project.name):
+                continue  # the project itself, e.g. an editable self-reference
+            raise LockError(path, "has no version: the lock does not pin it", entry=name)
+        marker = package.get("marker")
+        if marker is not None and not isinstance(marker, str):
+            raise LockError(path, f"marker is not a string: {marker!r}", entry=name)
+        found.append(Locked(name, version, marker or None))
+    return found
+
+
+def _load(path: Path) -> dict:
+    try:
+        with open(path, "rb") as file:
+            return tomllib.load(file)
+    except OSError as error:
+        raise LockError(path, f"cannot be read: {error.strerror or error}") from None
+    except UnicodeDecodeError as error:
+        raise LockError(path, f"not UTF-8 text: {error}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise LockError(path, f"not valid TOML: {error}") from None
+
+
+def _check_version(path: Path, lock_version: object) -> None:
+    if not isinstance(lock_version, str):
+        raise LockError(path, "[metadata] has no lock_version; only lock_version 4.x is supported")
+    if lock_version.split(".")[0] != "4":
+        raise LockError(path, f"unsupported lock_version {lock_version!r}; only 4.x is supported")
+
+
+def _wanted_groups(path: Path, metadata: dict, project: Project) -> set[str]:
+    """The default group and the requested extras, each checked to be in the lock."""
+    locked = metadata.get("groups")
+    if not isinstance(locked, list) or not all(isinstance(group, str) for group in locked):
+        raise LockError(path, "[metadata] does not record which groups were locked (groups)")
+    locked_groups = {normalize_name(group) for group in locked}
+    if DEFAULT_GROUP not in locked_groups:
+        raise LockError(path, "locked without the default group; lock it with `pdm lock` (no --no-default)")
+    # In pdm.lock an extra is a group like any other, dependency groups included: only the project
+    # can tell that a requested name is an optional-dependency group and not, say, "dev".
+    optional = {normalize_name(extra) for extra in project.optional_dependencies}
+    wanted = {DEFAULT_GROUP}
+    for extra in project.extras:
+        group = normalize_name(extra)
+        if group not in optional:
+            raise LockError(path, "not an optional-dependency group of the project", entry=f"extra {extra!r}")
+        if group not in locked_groups:
+            raise LockError(
+                path,
+                "the lock was made without this group; lock every group with `pdm lock -G :all`",
+                entry=f"extra {extra!r}",
+            )
+        wanted.add(group)
+    return wanted

@@ -1,0 +1,106 @@
+"""Read Pipfile.lock (pipfile-spec 6), the lock file of pipenv.
+
+The runtime set is the `default` section (Pipfile's [packages]); `develop` ([dev-packages]) and any
+other category section are left out. Each entry pins `version` as "==X" and may carry `markers`.
+
+Pipfile has no notion of the project's extras, so `project.extras` is ignored: a Pipfile that wants
+an extra names it in [packages] (e.g. `demo-pkg = {path = ".", extras = ["cli"]}`), and what it
+pulls in is then already in `default`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from . import Locked, LockError, Project, normalize_name
+
+SPEC = 6
+RUNTIME_SECTION = "default"
+VCS_KEYS = ("git", "hg", "svn", "bzr")
+
+
+def read(path: Path, project: Project) -> list[Locked]:
+    """The packages of the lock's `default` section; `project.extras` plays no part."""
+    data = _load(path)
+    meta = data.get("_meta")
+    if not isinstance(meta, dict):
+        raise LockError(path, "no _meta object: not a Pipfile.lock")
+    spec = meta.get("pipfile-spec")
+    if spec != SPEC or isinstance(spec, bool):
+        raise LockError(path, f"unsupported pipfile-spec {spec!r}; only {SPEC} is supported")
+    section = data.get(RUNTIME_SECTION)
+    if not isinstance(section, dict):
+        raise LockError(path, f"no {RUNTIME_SECTION!r} object: not a Pipfile.lock")
+
+    own_name = normalize_name(project.name)
+    found = []
+    for name, entry in section.items():
+        if not isinstance(entry, dict):
+            raise LockError(path, f"not an object: {entry!r}", entry=name)
+        if normalize_name(name) == own_name or _is_project_root(path, entry):
+            continue  # the project itself, e.g. `{"editable": true, "path": "."}`
+        found.append(Locked(name, _pinned_version(path, name, entry), _marker(path, name, entry)))
+    return found
+
+
+def _load(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_bytes())
+    except OSError as error:
+        raise LockError(path, f"cannot be read: {error.strerror or error}") from None
+    except ValueError as error:  # JSONDecodeError and UnicodeDecodeError
+        raise LockError(path, f"not valid JSON: {error}") from None
+    if not isinstance(data, dict):
+        raise LockError(path, "not a JSON object: not a Pipfile.lock")
+    return data
+
+
+def _is_project_root(path: Path, entry: dict) -> bool:
+    """Whether a path entry points at the directory of the lock, i.e. the project itself."""
+    local = entry.get("path")
+    if not isinstance(local, str):
+        return False
+    try:
+        return (path.parent / local).resolve() == path.parent.resolve()
+    except OSError:
+        return False
+
+
+def _pinned_version(path: Path, name: str, entry: dict) -> str:
+    version = entry.get("version")
+    if version is None:
+        raise LockError(path, f"has no version: {_kind(entry)} is not pinned to a release", entry=name)
+    if not isinstance(version, str):
+        raise LockError(path, f"version is not a string: {version!r}", entry=name)
+    for operator in ("===", "=="):
+        if version.startswith(operator) and version[len(operator) :].strip():
+            return version[len(operator) :].strip()
+    if "markers" in entry:
+        # pipenv's default resolver does not pin an entry whose markers do not hold where it locks.
+        raise LockError(
+            path,
+            f"not pinned (version {version!r}), as pipenv leaves an entry whose markers did not hold where"
+            " it was locked; pin it in the Pipfile or lock with `pipenv lock --backend pure-python`",
+            entry=name,
+        )
+    raise LockError(path, f"not pinned to one version (version {version!r})", entry=name)
+
+
+def _kind(entry: dict) -> str:
+    """What an unversioned entry is; a URL is not shown, as it may hold credentials."""
+    for key in VCS_KEYS:
+        if key in entry:
+            return f"a {key} entry"
+    if "path" in entry:
+        return f"{'an editable' if entry.get('editable') else 'a'} path entry ({entry['path']})"
+    if "file" in entry:
+        return "a file or URL entry"
+    return "the entry"
+
+
+def _marker(path: Path, name: str, entry: dict) -> str | None:
+    marker = entry.get("markers")
+    if marker is not None and not isinstance(marker, str):
+        raise LockError(path, f"markers is not a string: {marker!r}", entry=name)
+    return marker or None

@@ -1,0 +1,245 @@
+"""pdm.lock: the runtime set of locks made by a real pdm, checked against pdm's own `pdm export`."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from conftest import run_tool
+from packaging.requirements import Requirement
+
+from hatch_buildinfo.locks import Locked, LockError, Project, normalize_name, read_lock
+
+# pdm 2.29 fails on every command with hishel 2 (module 'hishel' has no attribute 'SyncSqliteStorage').
+PDM_WITH = ("hishel<2",)
+PROJECT = Project(
+    name="demo-pkg",
+    dependencies=("requests>=2.31", "colorama; sys_platform == 'win32'"),
+    optional_dependencies={"cli": ("click",)},
+)
+DEV_ONLY = {"pytest", "iniconfig", "pluggy", "packaging", "pygments", "exceptiongroup", "tomli"}
+
+
+def pdm(*arguments: str, cwd: Path) -> str:
+    return run_tool("pdm", "pdm", *arguments, cwd=cwd, extra=PDM_WITH)
+
+
+def exported(text: str) -> set[tuple[str, str, str | None]]:
+    """(name, version, marker) of each line of `pdm export` output."""
+    found = set()
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith(("#", "-")):
+            continue
+        requirement = Requirement(line)
+        (pin,) = requirement.specifier
+        assert pin.operator == "==", line
+        found.add((normalize_name(requirement.name), pin.version, str(requirement.marker or "") or None))
+    return found
+
+
+def as_set(packages: tuple[Locked, ...]) -> set[tuple[str, str, str | None]]:
+    assert len(set(packages)) == len(packages)
+    return {(package.name, package.version, package.marker) for package in packages}
+
+
+def lock_in(directory: Path, lock: Path) -> Path:
+    """`lock` copied to `directory/pdm.lock`, the name read_lock knows."""
+    directory.mkdir()
+    return Path(shutil.copy(lock, directory / "pdm.lock"))
+
+
+@pytest.fixture(scope="module")
+def pdm_project(tmp_path_factory) -> dict:
+    """One project locked by pdm: with all groups, production only, and without per-package groups."""
+    root = tmp_path_factory.mktemp("pdm")
+    path = root / "demo"
+    path.mkdir()
+    (path / "pyproject.toml").write_text(
+        textwrap.dedent(
+            """\
+            [build-system]
+            requires = ["hatchling"]
+            build-backend = "hatchling.build"
+
+            [project]
+            name = "demo-pkg"
+            version = "1.2.3"
+            requires-python = ">=3.9"
+            dependencies = ["requests>=2.31", "colorama; sys_platform == 'win32'"]
+
+            [project.optional-dependencies]
+            cli = ["click"]
+
+            [dependency-groups]
+            dev = ["pytest"]
+            """
+        ),
+        encoding="utf-8",
+    )
+    # Without -G, pdm locks the default group and the dependency groups, but no extra.
+    pdm("lock", "-G", ":all", cwd=path)
+    pdm("lock", "--prod", "--lockfile", "prod.lock", cwd=path)
+    pdm("lock", "-G", ":all", "--strategy", "no_inherit_metadata", "--lockfile", "flat.lock", cwd=path)
+    return {
+        "lock": path / "pdm.lock",
+        "prod": lock_in(root / "prod", path / "prod.lock"),
+        "flat": lock_in(root / "flat", path / "flat.lock"),
+        "export": exported(pdm("export", "--prod", "--no-hashes", cwd=path)),
+        "export-cli": exported(pdm("export", "--prod", "-G", "cli", "--no-hashes", cwd=path)),
+    }
+
+
+def one_line_error(path: Path, project: Project = PROJECT) -> str:
+    with pytest.raises(LockError) as caught:
+        read_lock(path, project)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith(f"{path}: ")
+    return message
+
+
+# Locks made by pdm
+
+
+def test_lock_records_every_group(pdm_project):
+    text = pdm_project["lock"].read_text(encoding="utf-8")
+    assert 'groups = ["default", "cli", "dev"]' in text
+    assert 'lock_version = "4.' in text
+
+
+def test_runtime_set_is_what_pdm_exports_for_production(pdm_project):
+    packages = read_lock(pdm_project["lock"], PROJECT)
+    assert as_set(packages) == pdm_project["export"]
+    names = {package.name for package in packages}
+    assert {"requests", "urllib3", "idna", "certifi", "charset-normalizer", "colorama"} <= names
+    assert not names & (DEV_ONLY | {"click", "demo-pkg"})
+    (colorama,) = (package for package in packages if package.name == "colorama")
+    assert 'sys_platform == "win32"' in colorama.marker
+
+
+def test_extra_adds_its_group_as_pdm_export_does(pdm_project):
+    packages = read_lock(pdm_project["lock"], replace(PROJECT, extras=("cli",)))
+    assert as_set(packages) == pdm_project["export-cli"]
+    names = {package.name for package in packages}
+    assert "click" in names
+    assert not names & DEV_ONLY
+
+
+def test_extra_names_are_normalised(pdm_project):
+    project = Project("demo-pkg", optional_dependencies={"CLI": ("click",)}, extras=("CLI",))
+    assert "click" in {package.name for package in read_lock(pdm_project["lock"], project)}
+
+
+def test_a_dependency_group_is_not_an_extra(pdm_project):
+    message = one_line_error(
+        pdm_project["lock"], Project("demo-pkg", optional_dependencies={"cli": ()}, extras=("dev",))
+    )
+    assert "extra 'dev': not an optional-dependency group of the project" in message
+
+
+def test_lock_without_the_extra_says_how_to_lock_it(pdm_project):
+    message = one_line_error(pdm_project["prod"], replace(PROJECT, extras=("cli",)))
+    assert "extra 'cli': the lock was made without this group" in message
+    assert "pdm lock -G :all" in message
+
+
+def test_production_lock_reads_without_extras(pdm_project):
+    names = {package.name for package in read_lock(pdm_project["prod"], PROJECT)}
+    assert "requests" in names
+    assert not names & (DEV_ONLY | {"click"})
+
+
+def test_lock_without_per_package_groups_is_refused(pdm_project):
+    message = one_line_error(pdm_project["flat"])
+    assert "records no groups" in message
+    assert "inherit_metadata" in message
+
+
+# Hand-written malformed locks
+
+GOOD_METADATA = """\
+[metadata]
+groups = ["default", "dev"]
+strategy = ["inherit_metadata"]
+lock_version = "4.5.0"
+"""
+
+
+def write_lock(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "pdm.lock"
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def test_bad_toml(tmp_path):
+    message = one_line_error(write_lock(tmp_path, "[metadata\ngroups = 1\n"))
+    assert "not valid TOML" in message
+
+
+@pytest.mark.parametrize("version", ["3.1", "5.0.0", "4"])
+def test_unsupported_lock_version(tmp_path, version):
+    lock = write_lock(tmp_path, GOOD_METADATA.replace('"4.5.0"', f'"{version}"'))
+    if version == "4":
+        assert read_lock(lock, PROJECT) == ()
+    else:
+        message = one_line_error(lock)
+        assert f"unsupported lock_version '{version}'; only 4.x is supported" in message
+
+
+def test_missing_lock_version(tmp_path):
+    message = one_line_error(write_lock(tmp_path, '[metadata]\ngroups = ["default"]\n'))
+    assert "no lock_version" in message
+
+
+def test_runtime_entry_without_version(tmp_path):
+    lock = write_lock(
+        tmp_path,
+        GOOD_METADATA
+        + """
+        [[package]]
+        name = "idna"
+        version = "3.7"
+        groups = ["default"]
+
+        [[package]]
+        name = "Some_Thing"
+        groups = ["default"]
+        """,
+    )
+    message = one_line_error(lock)
+    assert message == f"{lock}: Some_Thing: has no version: the lock does not pin it"
+
+
+def test_unversioned_project_itself_and_dev_entries_are_skipped(tmp_path):
+    lock = write_lock(
+        tmp_path,
+        GOOD_METADATA
+        + """
+        [[package]]
+        name = "demo_pkg"
+        path = "."
+        editable = true
+        groups = ["default"]
+
+        [[package]]
+        name = "local-tool"
+        path = "../tool"
+        groups = ["dev"]
+
+        [[package]]
+        name = "Idna"
+        version = "3.7"
+        groups = ["default", "dev"]
+        marker = "python_version>='3.8'"
+        """,
+    )
+    assert read_lock(lock, PROJECT) == (Locked("idna", "3.7", 'python_version >= "3.8"'),)
+
+
+def test_lock_without_default_group(tmp_path):
+    message = one_line_error(write_lock(tmp_path, GOOD_METADATA.replace('"default", ', "")))
+    assert "locked without the default group" in message

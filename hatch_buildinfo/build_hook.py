@@ -142,7 +142,8 @@ class BuildInfoBuildHook(BuildHookInterface):
             getattr(self, f"config_{option.replace('-', '_')}")
 
     def dependencies(self) -> list[str]:
-        return ["gitpython>=3.1.30"]
+        # packaging 26 brings `packaging.pylock`; hatchling alone may bring an older one.
+        return ["gitpython>=3.1.30", "packaging>=26"]
 
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
         self._validate_config()

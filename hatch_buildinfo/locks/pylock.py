@@ -1,0 +1,218 @@
+"""Read a PEP 751 lock file (pylock.toml, pylock.<name>.toml) with `packaging.pylock`.
+
+A pylock lists packages, each installed where its `marker` holds. A multi-use lock (PDM's
+export, for one) also records the `extras` and `dependency-groups` it can install, and its
+markers name them: `"cli" in extras`, `"dev" in dependency_groups`. The runtime set is what
+installing the project with its chosen extras and no dependency group of its own installs.
+
+The selection is made here, at build time, and only that: each marker is evaluated in part.
+Every term on `extras`, `dependency_groups` (or a stray `extra`) is decided now, with the
+project's extras and the lock's `default-groups` (PEP 751's synthetic groups that stand for
+`project.dependencies`; PDM calls it "default") as the selected groups. Every other term
+(python_version, sys_platform, ...) stays, and what is left of the marker after simplifying
+becomes the package's marker, for run time to pick. A marker that comes out false leaves the
+package out; one that comes out true records it unconditionally. Evaluating the whole marker
+for one environment instead would drop the platform-specific packages the build machine
+happens not to need; keeping the whole marker would leave terms run time cannot decide.
+
+A single-use lock (uv's `uv export --format pylock.toml`, `pip lock`) records neither extras
+nor groups: its extras and groups were chosen when it was exported, so every package in it
+counts. Such a file must be exported for run time (`--no-dev`, with the extras you ship).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from . import Locked, LockError, Project, normalize_name
+
+try:
+    import tomllib
+except ImportError:  # Python < 3.11
+    import tomli as tomllib
+
+# The marker variables a lock decides at install time from the user's choice, not the environment.
+_SELECTION_VARIABLES = ("extras", "dependency_groups", "extra")
+_PACKAGE_CONTEXT = re.compile(r"packages\[(\d+)\]")
+
+
+def read(path: Path, project: Project) -> Iterable[Locked]:
+    pylock_module = _pylock_module(path)
+    data = _load_toml(path)
+    try:
+        lock = pylock_module.Pylock.from_dict(data)
+    except pylock_module.PylockUnsupportedVersionError:
+        raise _unsupported_version(path, data) from None
+    except pylock_module.PylockValidationError as error:
+        if not _is_version_1(data.get("lock-version")):
+            # A future format may not validate under 1.x rules: its version is the real problem.
+            raise _unsupported_version(path, data) from None
+        raise _validation_error(path, data, error) from None
+    return list(_runtime_packages(path, lock, project))
+
+
+def _pylock_module(path: Path) -> Any:
+    try:
+        from packaging import pylock
+    except ImportError:
+        raise LockError(path, "reading pylock.toml needs packaging>=26.0 (packaging.pylock) at build time") from None
+    return pylock
+
+
+def _load_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as file:
+            return tomllib.load(file)
+    except OSError as error:
+        raise LockError(path, f"cannot read the lock: {error.strerror or error}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise LockError(path, f"not valid TOML: {_one_line(error)}") from None
+
+
+def _is_version_1(lock_version: Any) -> bool:
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return isinstance(lock_version, str) and Version(lock_version).major == 1
+    except InvalidVersion:
+        return False
+
+
+def _unsupported_version(path: Path, data: dict[str, Any]) -> LockError:
+    return LockError(
+        path,
+        f"lock-version {data.get('lock-version')!r} is not supported (this reader reads lock-version 1.x)",
+        entry="lock-version",
+    )
+
+
+def _validation_error(path: Path, data: dict[str, Any], error: Exception) -> LockError:
+    """A one-line LockError naming the package (by name when it has one) the validation error is about."""
+    context = getattr(error, "context", None) or ""
+    message = getattr(error, "message", None) or str(error)
+    entry = context or None
+    match = _PACKAGE_CONTEXT.match(context)
+    if match:
+        packages = data.get("packages")
+        index = int(match.group(1))
+        if isinstance(packages, list) and index < len(packages) and isinstance(packages[index], dict):
+            name = packages[index].get("name")
+            if isinstance(name, str):
+                entry = f"{name} ({context})"
+    return LockError(path, f"not a valid pylock: {_one_line(message)}", entry=entry)
+
+
+def _runtime_packages(path: Path, lock: Any, project: Project) -> Iterator[Locked]:
+    from packaging.utils import canonicalize_name
+
+    extras = frozenset(canonicalize_name(extra) for extra in project.extras)
+    if lock.extras is not None:
+        unknown = sorted(extras - set(lock.extras))
+        if unknown:
+            recorded = ", ".join(lock.extras) or "none"
+            raise LockError(
+                path, f"the lock cannot install extra {', '.join(unknown)} (it records: {recorded})", entry="extras"
+            )
+    groups = frozenset(canonicalize_name(group) for group in lock.default_groups or ())
+    own_name = normalize_name(project.name)
+    for package in lock.packages:
+        marker = _select(path, package.name, package.marker, extras, groups)
+        if marker is False:
+            continue
+        if package.version is None:
+            if normalize_name(package.name) == own_name:
+                continue
+            source = "directory" if package.directory else "VCS" if package.vcs else "archive"
+            raise LockError(
+                path,
+                f"installed from a {source} with no version: a lock of runtime dependencies needs every version",
+                entry=package.name,
+            )
+        yield Locked(package.name, str(package.version), None if marker is True else marker)
+
+
+def _select(path: Path, name: str, marker: Any, extras: frozenset[str], groups: frozenset[str]) -> bool | str:
+    """`marker` with its extras and groups terms decided: True, False, or the environment marker left over."""
+    if marker is None:
+        return True
+    try:
+        return _partial(marker._markers, extras, groups)
+    except _Undecidable as error:
+        raise LockError(path, f"cannot decide marker {str(marker)!r}: {error}", entry=name) from None
+
+
+class _Undecidable(Exception):
+    pass
+
+
+def _partial(markers: list[Any], extras: frozenset[str], groups: frozenset[str]) -> bool | str:
+    """Evaluate packaging's parsed marker list (terms, nested lists, "and"/"or"; "and" binds tighter).
+
+    Selection terms become True/False, environment terms stay as text; the answer is simplified.
+    """
+    alternatives: list[list[bool | str]] = [[]]
+    for item in markers:
+        if isinstance(item, list):
+            alternatives[-1].append(_partial(item, extras, groups))
+        elif isinstance(item, tuple):
+            alternatives[-1].append(_term(item, extras, groups))
+        elif item == "or":
+            alternatives.append([])
+    kept: list[str] = []
+    for terms in alternatives:
+        if False in terms:
+            continue
+        conditions = [term for term in terms if term is not True]
+        if not conditions:
+            return True
+        if len(conditions) == 1:
+            conjunction = conditions[0]
+        else:
+            conjunction = " and ".join(
+                f"({condition})" if " or " in condition else condition for condition in conditions
+            )
+        if conjunction not in kept:
+            kept.append(conjunction)
+    if not kept:
+        return False
+    if len(kept) == 1:
+        return kept[0]
+    return " or ".join(kept)
+
+
+def _term(term: tuple[Any, Any, Any], extras: frozenset[str], groups: frozenset[str]) -> bool | str:
+    from packaging.utils import canonicalize_name
+
+    left, op, right = term
+    variable = _variable(left) or _variable(right)
+    if variable not in _SELECTION_VARIABLES:
+        return f"{left.serialize()} {op.serialize()} {right.serialize()}"
+    literal = right if _variable(left) else left
+    if _variable(literal):
+        raise _Undecidable(f"compares two variables in {_text(term)!r}")
+    chosen = groups if variable == "dependency_groups" else extras
+    operator = op.serialize()
+    if variable == "extra":
+        # `extra` belongs to package metadata; a lock should say `extras`. Read it as membership.
+        members = {"==": True, "!=": False}
+    else:
+        # The set-valued markers only take the membership form, "name" in extras.
+        members = {"in": True, "not in": False} if literal is left else {}
+    if operator not in members:
+        raise _Undecidable(f"{_text(term)!r} is not a membership test")
+    return (canonicalize_name(literal.value) in chosen) is members[operator]
+
+
+def _variable(node: Any) -> str | None:
+    return node.value if type(node).__name__ == "Variable" else None
+
+
+def _text(term: tuple[Any, Any, Any]) -> str:
+    return " ".join(part.serialize() for part in term)
+
+
+def _one_line(error: object) -> str:
+    return " ".join(str(error).split())

@@ -1,0 +1,215 @@
+"""Read a pinned requirements file (pip-compile output, `pip freeze`, `uv export`/`uv pip compile`).
+
+A requirements file is a lock only when every requirement pins one exact version
+(`name==version`, or `===`); anything looser is an error, not a guess. It carries no extras
+or groups: every entry counts as runtime, so the file pointed at must be the runtime one
+(for instance pip-compile's output for the project's `dependencies`, not a dev file).
+
+Read as pip reads it: `\\` continues a line, `#` after whitespace starts a comment,
+`--hash` and other per-requirement options are ignored, environment markers are kept,
+`-r` includes are read relative to the including file (cycles are an error), `-c`
+constraints are ignored (constraints install nothing), other options (`--index-url`,
+`--find-links`, ...) are ignored and never recorded, and `-e` lines are skipped when they
+install the project itself and an error otherwise (an editable install has no version).
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from . import Locked, LockError, Project, normalize_name
+
+try:
+    import tomllib
+except ImportError:  # Python < 3.11
+    import tomli as tomllib
+
+_COMMENT = re.compile(r"(^|\s+)#.*$")  # pip's: a `#` at the start or after whitespace
+_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
+_EGG = re.compile(r"[#&]egg=([^&\s]+)")
+_INCLUDE = ("-r", "--requirement")
+_CONSTRAINT = ("-c", "--constraint")
+_EDITABLE = ("-e", "--editable")
+
+
+def read(path: Path, project: Project) -> Iterable[Locked]:
+    found: list[tuple[str, Locked]] = []
+    _read_file(path, project, (path.resolve(),), found)
+    _check_single_pins(found)
+    return [locked for _, locked in found]
+
+
+def _read_file(path: Path, project: Project, chain: tuple[Path, ...], found: list[tuple[str, Locked]]) -> None:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as error:
+        raise LockError(path, f"cannot read the lock: {error.strerror or error}") from None
+    except UnicodeDecodeError as error:
+        raise LockError(path, f"not UTF-8 text: {error.reason} at byte {error.start}") from None
+    for number, line in _logical_lines(text):
+        line = _COMMENT.sub("", line).strip()
+        if not line:
+            continue
+        where = f"{path}:{number}"
+        if line.startswith("-"):
+            _option(where, path, line, project, chain, found)
+        else:
+            locked = _requirement(where, line, project)
+            if locked is not None:
+                found.append((where, locked))
+
+
+def _logical_lines(text: str) -> Iterator[tuple[int, str]]:
+    """Physical lines joined at a trailing backslash, each with the number of its first line (as pip does)."""
+    joined: list[str] = []
+    first = 0
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.endswith("\\") and not _COMMENT.match(line):
+            if not joined:
+                first = number
+            joined.append(line[:-1])
+            continue
+        if _COMMENT.match(line):
+            line = " " + line  # a comment ends the continuation and is dropped later
+        if joined:
+            joined.append(line)
+            yield first, "".join(joined)
+            joined = []
+        else:
+            yield number, line
+    if joined:
+        yield first, "".join(joined)
+
+
+def _option(
+    where: str, path: Path, line: str, project: Project, chain: tuple[Path, ...], found: list[tuple[str, Locked]]
+) -> None:
+    try:
+        tokens = shlex.split(line)
+    except ValueError as error:
+        raise LockError(where, f"cannot read this option line: {error}", entry=_redact(line)) from None
+    index = 0
+    while index < len(tokens):
+        token = tokens[index]
+        index += 1
+        for kind in (_INCLUDE, _CONSTRAINT, _EDITABLE):
+            short, long = kind
+            if token in kind:
+                if index >= len(tokens):
+                    raise LockError(where, f"{token} needs a value", entry=_redact(line))
+                value = tokens[index]
+                index += 1
+            elif token.startswith(long + "="):
+                value = token[len(long) + 1 :]
+            elif token.startswith(short) and not token.startswith("--") and len(token) > 2:
+                value = token[2:]
+            else:
+                continue
+            if kind is _INCLUDE:
+                _include(where, path, value, project, chain, found)
+            elif kind is _EDITABLE:
+                _editable(where, path, value, project)
+            break  # constraints install nothing; any other option is not a package
+
+
+def _include(
+    where: str, path: Path, value: str, project: Project, chain: tuple[Path, ...], found: list[tuple[str, Locked]]
+) -> None:
+    entry = f"-r {_redact(value)}"
+    if "://" in value:
+        raise LockError(where, "includes a URL; only local files can be read", entry=entry)
+    target = path.parent / value
+    resolved = target.resolve()
+    if resolved in chain:
+        cycle = " -> ".join(str(step) for step in (*chain[chain.index(resolved) :], resolved))
+        raise LockError(where, f"include cycle: {cycle}", entry=entry)
+    if not target.is_file():
+        raise LockError(where, f"the included file {target} does not exist", entry=entry)
+    _read_file(target, project, (*chain, resolved), found)
+
+
+def _editable(where: str, path: Path, value: str, project: Project) -> None:
+    name = _editable_name(path, value)
+    if name is not None and normalize_name(name) == normalize_name(project.name):
+        return
+    raise LockError(
+        where,
+        "an editable install has no version; a lock of runtime dependencies pins every version",
+        entry=f"-e {_redact(value)}",
+    )
+
+
+def _editable_name(path: Path, value: str) -> str | None:
+    """The project name an editable line installs: its #egg= fragment or its directory's pyproject.toml."""
+    egg = _EGG.search(value)
+    if egg:
+        return egg.group(1)
+    parts = urlsplit(value)
+    if parts.scheme == "file":
+        directory = Path(unquote(parts.path))
+    elif "://" in value or "+" in parts.scheme:
+        return None
+    else:
+        directory = path.parent / value
+    try:
+        with (directory / "pyproject.toml").open("rb") as file:
+            name = tomllib.load(file).get("project", {}).get("name")
+    except (OSError, tomllib.TOMLDecodeError, AttributeError):
+        return None
+    return name if isinstance(name, str) else None
+
+
+def _requirement(where: str, line: str, project: Project) -> Locked | None:
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    text = _before_options(line)
+    try:
+        requirement = Requirement(text)
+    except InvalidRequirement as error:
+        problem = str(error).splitlines()[0] if str(error) else "invalid requirement"
+        raise LockError(where, f"not a name==version pin: {problem}", entry=_redact(text)) from None
+    if normalize_name(requirement.name) == normalize_name(project.name):
+        return None
+    if requirement.url:
+        raise LockError(where, "installed from a URL, not pinned to a version", entry=requirement.name)
+    specifiers = list(requirement.specifier)
+    pinned = (
+        len(specifiers) == 1 and specifiers[0].operator in ("==", "===") and not specifiers[0].version.endswith(".*")
+    )
+    if not pinned:
+        raise LockError(
+            where, "not pinned with ==: a requirements file is a lock only when every line pins a version", entry=text
+        )
+    marker = str(requirement.marker) if requirement.marker else None
+    return Locked(requirement.name, specifiers[0].version, marker)
+
+
+def _before_options(line: str) -> str:
+    """The requirement part of a line, before its first option (`--hash=...`), as pip splits it."""
+    words = line.split(" ")
+    for index, word in enumerate(words):
+        if word.startswith("-"):
+            return " ".join(words[:index]).strip()
+    return line
+
+
+def _check_single_pins(found: list[tuple[str, Locked]]) -> None:
+    """Two unconditional pins of one name at different versions: pip refuses it, so is this no lock."""
+    seen: dict[str, tuple[str, str]] = {}
+    for where, locked in found:
+        if locked.marker is not None:
+            continue
+        name = normalize_name(locked.name)
+        if name in seen and seen[name][0] != locked.version:
+            version, first = seen[name]
+            raise LockError(where, f"pinned again at {locked.version}, already at {version} in {first}", entry=name)
+        seen.setdefault(name, (locked.version, where))
+
+
+def _redact(text: str) -> str:
+    """`text` with any user:password@ of a URL left out."""
+    return _CREDENTIALS.sub("***@", text)

@@ -1,0 +1,195 @@
+"""Pinned requirements files: pip-compile's and pip freeze's output, and pip's syntax by hand."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from pathlib import Path
+
+import pytest
+from conftest import run_tool
+
+from hatch_buildinfo.locks import Locked, LockError, Project, normalize_name, read_lock
+
+PYPROJECT = """\
+[build-system]
+requires = ["hatchling"]
+build-backend = "hatchling.build"
+
+[project]
+name = "demo-pkg"
+version = "1.2.3"
+requires-python = ">=3.9"
+dependencies = ["requests>=2.31", "colorama; sys_platform == 'win32'"]
+
+[project.optional-dependencies]
+cli = ["click"]
+
+[dependency-groups]
+dev = ["pytest"]
+"""
+DEMO = Project("demo-pkg")
+PIN = re.compile(r"^([A-Za-z0-9._-]+)==(\S+)", re.MULTILINE)
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory) -> Path:
+    """pip-compile's lock of the demo project's runtime dependencies, with hashes."""
+    path = tmp_path_factory.mktemp("pip-tools") / "demo"
+    path.mkdir()
+    (path / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
+    run_tool(
+        "pip-tools", "pip-compile", "--quiet", "--generate-hashes", "-o", "requirements.txt", "pyproject.toml", cwd=path
+    )
+    return path / "requirements.txt"
+
+
+def test_pip_compile_output(compiled):
+    text = compiled.read_text(encoding="utf-8")
+    assert "--hash=sha256:" in text and "# via" in text
+
+    locked = read_lock(compiled, DEMO)
+
+    assert {(package.name, package.version) for package in locked} == {
+        (normalize_name(name), version) for name, version in PIN.findall(text)
+    }
+    assert {"requests", "idna", "urllib3"} <= {package.name for package in locked}
+    assert not {"click", "pytest", "demo-pkg"} & {package.name for package in locked}
+
+
+def test_pip_freeze_output(compiled, tmp_path):
+    """Install pip-compile's pins, then read back what `pip freeze` says is installed."""
+    target = tmp_path / "site"
+    run_tool(
+        "pip", "pip", "install", "--quiet", "--no-deps", "--target", str(target), "-r", str(compiled), cwd=tmp_path
+    )
+    frozen = tmp_path / "requirements-frozen.txt"
+    frozen.write_text(run_tool("pip", "pip", "freeze", "--path", str(target), cwd=tmp_path), encoding="utf-8")
+
+    assert read_lock(frozen, DEMO) == read_lock(compiled, DEMO)
+
+
+# pip's syntax, by hand: no tool writes all of it into one file.
+
+
+def write(directory: Path, relative: str, text: str) -> Path:
+    path = directory / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def test_includes_continuations_comments_markers_and_options(tmp_path):
+    write(tmp_path, "pyproject.toml", PYPROJECT)
+    write(
+        tmp_path,
+        "requirements.txt",
+        """\
+        # Runtime pins.
+        --index-url https://user:secret@example.invalid/simple
+        --extra-index-url=https://example.invalid/extra
+        --find-links ./wheels
+        -c constraints-that-install-nothing.txt
+        -r locks/base.txt
+
+        requests[socks]==2.32.3 \\
+            --hash=sha256:aaaa \\
+            --hash=sha256:bbbb
+            # via demo-pkg
+        tomli==2.0.1 ; python_version < "3.11"  # an inline comment
+        Foo_Bar==1.0 --hash=sha256:cccc
+        -e .
+        demo-pkg @ file:///somewhere/demo
+        """,
+    )
+    write(tmp_path, "locks/base.txt", "-r common.txt\nidna==3.10 \\\n  ; python_version >= '3.9'\n")
+    write(tmp_path, "locks/common.txt", "certifi==2024.8.30\n-r ../locks/tail.txt\n")
+    write(tmp_path, "locks/tail.txt", "urllib3==2.2.3\n")
+
+    assert read_lock(tmp_path / "requirements.txt", DEMO) == (
+        Locked("certifi", "2024.8.30"),
+        Locked("foo-bar", "1.0"),
+        Locked("idna", "3.10", 'python_version >= "3.9"'),
+        Locked("requests", "2.32.3"),
+        Locked("tomli", "2.0.1", 'python_version < "3.11"'),
+        Locked("urllib3", "2.2.3"),
+    )
+
+
+def test_a_file_included_twice_is_no_cycle(tmp_path):
+    write(tmp_path, "requirements.txt", "-r a.txt\n-r b.txt\n")
+    write(tmp_path, "a.txt", "-r common.txt\n")
+    write(tmp_path, "b.txt", "-r common.txt\n")
+    write(tmp_path, "common.txt", "idna==3.10\n")
+    assert read_lock(tmp_path / "requirements.txt", DEMO) == (Locked("idna", "3.10"),)
+
+
+# Malformed input.
+
+
+def lock_error(path: Path) -> str:
+    with pytest.raises(LockError) as error:
+        read_lock(path, DEMO)
+    message = str(error.value)
+    assert "\n" not in message
+    return message
+
+
+def test_a_requirement_that_is_not_pinned(tmp_path):
+    path = write(tmp_path, "requirements.txt", "idna==3.10\n# a comment\nrequests>=2\n")
+    assert lock_error(path) == (
+        f"{path}:3: requests>=2: not pinned with ==: a requirements file is a lock only when every line pins a version"
+    )
+
+
+@pytest.mark.parametrize("line", ["requests", "requests==2.*", "requests>=2,<3", "requests~=2.32"])
+def test_other_loose_requirements(tmp_path, line):
+    path = write(tmp_path, "requirements.txt", f"{line}\n")
+    assert lock_error(path).startswith(f"{path}:1: {line}: not pinned with ==")
+
+
+def test_a_missing_include(tmp_path):
+    path = write(tmp_path, "requirements.txt", "idna==3.10\n-r missing.txt\n")
+    assert lock_error(path) == (
+        f"{path}:2: -r missing.txt: the included file {tmp_path / 'missing.txt'} does not exist"
+    )
+
+
+def test_an_include_cycle(tmp_path):
+    first = write(tmp_path, "requirements.txt", "-r sub/second.txt\n")
+    second = write(tmp_path, "sub/second.txt", "idna==3.10\n--requirement=../requirements.txt\n")
+    cycle = f"{first.resolve()} -> {second.resolve()} -> {first.resolve()}"
+    assert lock_error(first) == f"{second}:2: -r ../requirements.txt: include cycle: {cycle}"
+
+
+def test_a_missing_file(tmp_path):
+    assert "cannot read the lock" in lock_error(tmp_path / "requirements.txt")
+
+
+def test_an_editable_install_of_another_project(tmp_path):
+    path = write(tmp_path, "requirements.txt", "idna==3.10\n-e ../other\n")
+    assert lock_error(path) == (
+        f"{path}:2: -e ../other: an editable install has no version; a lock of runtime dependencies pins every version"
+    )
+
+
+def test_an_editable_install_of_the_project_itself_is_left_out(tmp_path):
+    write(tmp_path, "pyproject.toml", PYPROJECT)
+    path = write(
+        tmp_path, "requirements.txt", "idna==3.10\n-e .\n-e git+https://example.invalid/demo.git#egg=demo_pkg\n"
+    )
+    assert read_lock(path, DEMO) == (Locked("idna", "3.10"),)
+
+
+def test_urls_in_errors_lose_their_credentials(tmp_path):
+    path = write(tmp_path, "requirements.txt", "-e git+https://user:secret@example.invalid/other.git\n")
+    message = lock_error(path)
+    assert "secret" not in message and "https://***@example.invalid/other.git" in message
+
+    path = write(tmp_path, "requirements.txt", "other @ https://user:secret@example.invalid/other-1.0.tar.gz\n")
+    assert lock_error(path) == f"{path}:1: other: installed from a URL, not pinned to a version"
+
+
+def test_a_name_pinned_twice(tmp_path):
+    path = write(tmp_path, "requirements.txt", "idna==3.10\nIDNA==3.7\n")
+    assert lock_error(path) == f"{path}:2: idna: pinned again at 3.7, already at 3.10 in {path}:1"

@@ -26,10 +26,7 @@ def version_text(info: BuildInfo) -> str:
     dependencies = info.running_dependencies()
     installed = installed_versions() if dependencies else None
     differs = drifted(dependencies, installed) if installed is not None else {}
-    listed = [
-        (name, version + _drift_note(differs, name))
-        for name, version in dependencies
-    ]
+    listed = [(name, version + _drift_note(differs, name)) for name, version in dependencies]
     return "\n".join([first, *_aligned(rows), *_dependency_lines(listed)]) + "\n"
 
 

@@ -110,5 +110,6 @@ def test_git_archive_with_archival_file_records_its_revision(repo, tmp_path):
     assert info.commit_date == repo.built_info().commit_date
     warnings = [line for line in result.stderr.splitlines() if line.startswith("hatch-buildinfo: warning:")]
     assert warnings == [
-        f"hatch-buildinfo: warning: no git repository at {unpacked.path}, only .git_archival.txt; recorded as unknown: dirty"
+        f"hatch-buildinfo: warning: no git repository at {unpacked.path}, only .git_archival.txt; "
+        "recorded as unknown: dirty"
     ]

@@ -206,7 +206,8 @@ def test_without_git_executable_a_detached_head_warns_once_with_both_reasons(rep
     info, result = built_wheel(repo, clean_environment(PATH=str(tmp_path / "nonexistent")))
     assert (info.revision, info.branch, info.dirty, info.tag) == (revision, "unknown", None, None)
     assert the_warning(result) == (
-        "hatch-buildinfo: warning: HEAD is detached; no `git` executable on PATH; recorded as unknown: branch, dirty, tag"
+        "hatch-buildinfo: warning: HEAD is detached; no `git` executable on PATH; "
+        "recorded as unknown: branch, dirty, tag"
     )
 
 
@@ -239,7 +240,8 @@ def test_require_vcs_is_satisfied_by_the_revision_override(tmp_path):
     assert (info.revision, info.branch) == ("0123abc", "unknown")
     warning = the_warning(result)
     assert warning == (
-        f"hatch-buildinfo: warning: no git repository at {project.path}; recorded as unknown: branch, dirty, tag, commit_date"
+        f"hatch-buildinfo: warning: no git repository at {project.path}; "
+        "recorded as unknown: branch, dirty, tag, commit_date"
     )
 
 

@@ -1,10 +1,9 @@
 """poetry.lock: the runtime packages are what `poetry export --without dev` lists.
 
-A real Poetry locks a small project, once with Poetry 2 (lock-version 2.1: groups and markers per
-package) and once with Poetry 1.8 (lock-version 2.0: only the dependency graph, which the reader
-walks). poetry-plugin-export of the same Poetry is the referee, with and without the `cli` extra:
-the same (name, version) pairs, and markers that hold in the same environments. Malformed locks
-are written by hand.
+A real Poetry 2 locks a small project (lock-version 2.1: groups and markers per package);
+poetry-plugin-export is the referee, with and without the `cli` extra: the same (name, version)
+pairs, and markers that hold in the same environments. Poetry 1.8's lock-version 2.0, which
+records no groups, is refused. Malformed locks are written by hand.
 """
 
 from __future__ import annotations
@@ -87,7 +86,6 @@ pytest = "*"
 # (Poetry, its export plugin, pyproject.toml, the lock-version it writes)
 POETRIES = {
     "poetry-2": ("poetry", "poetry-plugin-export", POETRY_2, "2.1"),
-    "poetry-1.8": ("poetry<2", "poetry-plugin-export<1.9", POETRY_1, "2.0"),
 }
 
 
@@ -288,10 +286,13 @@ def test_invalid_marker(tmp_path):
     assert ": idna: invalid marker " in message
 
 
-def test_lock_version_2_0_missing_requirement(tmp_path):
-    """A graph walk that meets an unconditional dependency the lock does not hold names who needs it."""
-    package = GOOD_PACKAGE.replace('groups = ["main"]\n', "") + "\n[package.dependencies]\nmissing-pkg = '>=1'\n"
-    path = _lock(tmp_path, package + METADATA_2_1.replace('"2.1"', '"2.0"'))
-    with pytest.raises(LockError) as raised:
-        read_lock(path, Project(NAME, ("idna",)))
-    assert str(raised.value) == f"{path}: idna: needs missing-pkg, which the lock does not hold"
+def test_lock_version_2_0_from_poetry_1_8_is_refused(tmp_path):
+    """Poetry 1.8 writes lock-version 2.0, which records no groups: the reader says so and how to fix it."""
+    (tmp_path / "pyproject.toml").write_text(textwrap.dedent(POETRY_1) + SIMPLE_INDEX, encoding="utf-8")
+    (tmp_path / "poetry.toml").write_text("[virtualenvs]\nin-project = true\n", encoding="utf-8")
+    run_tool("poetry<2", "poetry", "lock", cwd=tmp_path)
+    message = _error(tmp_path / "poetry.lock")
+    assert message.endswith(
+        "[metadata]: lock-version '2.0' records no groups, so runtime and development "
+        "packages cannot be told apart; lock again with Poetry 2"
+    )

@@ -10,7 +10,7 @@ from conftest import UV, clean_environment, run, run_tool
 from packaging.markers import Marker
 
 from hatch_buildinfo.locks import Locked, LockError, Project, normalize_name, read_lock
-from hatch_buildinfo.locks.pylock import _select
+from hatch_buildinfo.locks.selection import settle
 
 try:
     import tomllib
@@ -176,7 +176,7 @@ def test_pdm_lock_cannot_install_an_extra_it_does_not_record(pdm_lock):
 )
 def test_only_the_extras_and_groups_part_of_a_marker_is_decided(marker, extras, expected):
     """The one rule behind the PDM results above, on markers that mix both kinds of terms."""
-    decided = _select(Path("pylock.toml"), "pkg", Marker(marker), frozenset(extras), frozenset())
+    decided = settle(Path("pylock.toml"), "pkg", Marker(marker), frozenset(extras), frozenset())
     if expected is None:  # nothing to decide: the marker stays as it is
         assert Marker(decided) == Marker(marker)
     elif isinstance(expected, str):
@@ -216,7 +216,7 @@ def test_bad_toml(tmp_path):
 
 
 def test_missing_file(tmp_path):
-    assert "cannot read the lock" in lock_error(tmp_path / "pylock.toml")
+    assert "cannot be read" in lock_error(tmp_path / "pylock.toml")
 
 
 def test_a_package_without_a_version(tmp_path):

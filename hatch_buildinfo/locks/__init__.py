@@ -44,6 +44,27 @@ class Project:
     extras: tuple[str, ...] = ()
 
 
+def load_toml(path: Path) -> dict:
+    """A lock file's TOML; a LockError naming the file when it cannot be read or parsed."""
+    try:
+        import tomllib
+    except ImportError:  # Python < 3.11; hatchling brings tomli there
+        import tomli as tomllib
+
+    try:
+        with open(path, "rb") as file:
+            return tomllib.load(file)
+    except OSError as error:
+        raise LockError(path, f"cannot be read: {error.strerror or error}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise LockError(path, f"not valid TOML: {one_line(error)}") from None
+
+
+def one_line(error: object) -> str:
+    """An error's text folded onto one line."""
+    return " ".join(str(error).split())
+
+
 def normalize_name(name: str) -> str:
     """The PEP 503 form of a project name."""
     return re.sub(r"[-_.]+", "-", name).lower()

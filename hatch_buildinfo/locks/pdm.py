@@ -14,19 +14,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import Locked, LockError, Project, normalize_name
-
-try:
-    import tomllib
-except ImportError:  # Python < 3.11
-    import tomli as tomllib
+from . import Locked, LockError, Project, load_toml, normalize_name
 
 DEFAULT_GROUP = "default"
 
 
 def read(path: Path, project: Project) -> list[Locked]:
     """The packages of the default group and of the project's requested extras."""
-    data = _load(path)
+    data = load_toml(path)
     metadata = data.get("metadata")
     if not isinstance(metadata, dict):
         raise LockError(path, "no [metadata] table: not a pdm.lock")
@@ -65,18 +60,6 @@ def read(path: Path, project: Project) -> list[Locked]:
             raise LockError(path, f"marker is not a string: {marker!r}", entry=name)
         found.append(Locked(name, version, marker or None))
     return found
-
-
-def _load(path: Path) -> dict:
-    try:
-        with open(path, "rb") as file:
-            return tomllib.load(file)
-    except OSError as error:
-        raise LockError(path, f"cannot be read: {error.strerror or error}") from None
-    except UnicodeDecodeError as error:
-        raise LockError(path, f"not UTF-8 text: {error}") from None
-    except tomllib.TOMLDecodeError as error:
-        raise LockError(path, f"not valid TOML: {error}") from None
 
 
 def _check_version(path: Path, lock_version: object) -> None:

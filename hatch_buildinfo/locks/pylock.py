@@ -27,21 +27,15 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from . import Locked, LockError, Project, normalize_name
+from . import Locked, LockError, Project, load_toml, normalize_name, one_line
+from .selection import settle
 
-try:
-    import tomllib
-except ImportError:  # Python < 3.11
-    import tomli as tomllib
-
-# The marker variables a lock decides at install time from the user's choice, not the environment.
-_SELECTION_VARIABLES = ("extras", "dependency_groups", "extra")
 _PACKAGE_CONTEXT = re.compile(r"packages\[(\d+)\]")
 
 
 def read(path: Path, project: Project) -> Iterable[Locked]:
     pylock_module = _pylock_module(path)
-    data = _load_toml(path)
+    data = load_toml(path)
     try:
         lock = pylock_module.Pylock.from_dict(data)
     except pylock_module.PylockUnsupportedVersionError:
@@ -60,16 +54,6 @@ def _pylock_module(path: Path) -> Any:
     except ImportError:
         raise LockError(path, "reading pylock.toml needs packaging>=26.0 (packaging.pylock) at build time") from None
     return pylock
-
-
-def _load_toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as file:
-            return tomllib.load(file)
-    except OSError as error:
-        raise LockError(path, f"cannot read the lock: {error.strerror or error}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise LockError(path, f"not valid TOML: {_one_line(error)}") from None
 
 
 def _is_version_1(lock_version: Any) -> bool:
@@ -102,7 +86,7 @@ def _validation_error(path: Path, data: dict[str, Any], error: Exception) -> Loc
             name = packages[index].get("name")
             if isinstance(name, str):
                 entry = f"{name} ({context})"
-    return LockError(path, f"not a valid pylock: {_one_line(message)}", entry=entry)
+    return LockError(path, f"not a valid pylock: {one_line(message)}", entry=entry)
 
 
 def _runtime_packages(path: Path, lock: Any, project: Project) -> Iterator[Locked]:
@@ -119,7 +103,7 @@ def _runtime_packages(path: Path, lock: Any, project: Project) -> Iterator[Locke
     groups = frozenset(canonicalize_name(group) for group in lock.default_groups or ())
     own_name = normalize_name(project.name)
     for package in lock.packages:
-        marker = _select(path, package.name, package.marker, extras, groups)
+        marker = settle(path, package.name, package.marker, extras, groups)
         if marker is False:
             continue
         if package.version is None:
@@ -132,87 +116,3 @@ def _runtime_packages(path: Path, lock: Any, project: Project) -> Iterator[Locke
                 entry=package.name,
             )
         yield Locked(package.name, str(package.version), None if marker is True else marker)
-
-
-def _select(path: Path, name: str, marker: Any, extras: frozenset[str], groups: frozenset[str]) -> bool | str:
-    """`marker` with its extras and groups terms decided: True, False, or the environment marker left over."""
-    if marker is None:
-        return True
-    try:
-        return _partial(marker._markers, extras, groups)
-    except _Undecidable as error:
-        raise LockError(path, f"cannot decide marker {str(marker)!r}: {error}", entry=name) from None
-
-
-class _Undecidable(Exception):
-    pass
-
-
-def _partial(markers: list[Any], extras: frozenset[str], groups: frozenset[str]) -> bool | str:
-    """Evaluate packaging's parsed marker list (terms, nested lists, "and"/"or"; "and" binds tighter).
-
-    Selection terms become True/False, environment terms stay as text; the answer is simplified.
-    """
-    alternatives: list[list[bool | str]] = [[]]
-    for item in markers:
-        if isinstance(item, list):
-            alternatives[-1].append(_partial(item, extras, groups))
-        elif isinstance(item, tuple):
-            alternatives[-1].append(_term(item, extras, groups))
-        elif item == "or":
-            alternatives.append([])
-    kept: list[str] = []
-    for terms in alternatives:
-        if False in terms:
-            continue
-        conditions = [term for term in terms if term is not True]
-        if not conditions:
-            return True
-        if len(conditions) == 1:
-            conjunction = conditions[0]
-        else:
-            conjunction = " and ".join(
-                f"({condition})" if " or " in condition else condition for condition in conditions
-            )
-        if conjunction not in kept:
-            kept.append(conjunction)
-    if not kept:
-        return False
-    if len(kept) == 1:
-        return kept[0]
-    return " or ".join(kept)
-
-
-def _term(term: tuple[Any, Any, Any], extras: frozenset[str], groups: frozenset[str]) -> bool | str:
-    from packaging.utils import canonicalize_name
-
-    left, op, right = term
-    variable = _variable(left) or _variable(right)
-    if variable not in _SELECTION_VARIABLES:
-        return f"{left.serialize()} {op.serialize()} {right.serialize()}"
-    literal = right if _variable(left) else left
-    if _variable(literal):
-        raise _Undecidable(f"compares two variables in {_text(term)!r}")
-    chosen = groups if variable == "dependency_groups" else extras
-    operator = op.serialize()
-    if variable == "extra":
-        # `extra` belongs to package metadata; a lock should say `extras`. Read it as membership.
-        members = {"==": True, "!=": False}
-    else:
-        # The set-valued markers only take the membership form, "name" in extras.
-        members = {"in": True, "not in": False} if literal is left else {}
-    if operator not in members:
-        raise _Undecidable(f"{_text(term)!r} is not a membership test")
-    return (canonicalize_name(literal.value) in chosen) is members[operator]
-
-
-def _variable(node: Any) -> str | None:
-    return node.value if type(node).__name__ == "Variable" else None
-
-
-def _text(term: tuple[Any, Any, Any]) -> str:
-    return " ".join(part.serialize() for part in term)
-
-
-def _one_line(error: object) -> str:
-    return " ".join(str(error).split())

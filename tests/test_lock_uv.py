@@ -1,0 +1,345 @@
+"""uv.lock: the runtime set of locks made by a real uv, checked against uv's own `uv export`."""
+
+from __future__ import annotations
+
+import itertools
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from conftest import run_tool
+from packaging.markers import Marker
+from packaging.requirements import Requirement
+
+from hatch_buildinfo.locks import Locked, LockError, Project, normalize_name, read_lock
+
+DEV_ONLY = {"pytest", "iniconfig", "pluggy", "pygments", "exceptiongroup", "tomli", "packaging", "typing-extensions"}
+# Environments to compare markers in: every project here has requires-python >= 3.9.
+PYTHONS = ("3.9.0", "3.9.18", "3.10.0", "3.10.12", "3.11.0", "3.11.9", "3.12.0", "3.12.4", "3.13.0", "3.14.2")
+ENVIRONMENTS = [
+    {
+        "python_full_version": python,
+        "python_version": ".".join(python.split(".")[:2]),
+        "implementation_version": python,
+        "sys_platform": platform,
+        "platform_system": {"linux": "Linux", "win32": "Windows", "darwin": "Darwin"}[platform],
+        "os_name": "nt" if platform == "win32" else "posix",
+        "platform_machine": machine,
+        "implementation_name": "cpython",
+        "platform_python_implementation": "CPython",
+        "platform_release": "",
+        "platform_version": "",
+    }
+    for python, platform, machine in itertools.product(PYTHONS, ("linux", "win32", "darwin"), ("x86_64", "arm64"))
+]
+
+
+def uv(*arguments: str, cwd: Path) -> str:
+    return run_tool("uv", "uv", *arguments, cwd=cwd)
+
+
+def export(directory: Path, *extras: str) -> dict[tuple[str, str], str | None]:
+    """{(name, version): marker} of `uv export` of the runtime dependencies, with `extras`."""
+    flags = [argument for extra in extras for argument in ("--extra", extra)]
+    text = uv(
+        "export",
+        "--frozen",
+        "--no-dev",
+        "--no-emit-project",
+        "--no-hashes",
+        "--format",
+        "requirements-txt",
+        *flags,
+        cwd=directory,
+    )
+    found = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith(("#", "-")):
+            continue
+        requirement = Requirement(line)
+        (pin,) = requirement.specifier
+        assert pin.operator == "==", line
+        found[(normalize_name(requirement.name), pin.version)] = str(requirement.marker) if requirement.marker else None
+    return found
+
+
+def holds(marker: str | None, environment: dict) -> bool:
+    return marker is None or Marker(marker).evaluate(environment)
+
+
+def assert_same_as(packages: tuple[Locked, ...], exported: dict[tuple[str, str], str | None]) -> None:
+    """The same (name, version) pairs, and markers that hold in the same environments."""
+    assert {(package.name, package.version) for package in packages} == set(exported)
+    for package in packages:
+        theirs = exported[(package.name, package.version)]
+        differ = [env for env in ENVIRONMENTS if holds(package.marker, env) != holds(theirs, env)]
+        assert not differ, f"{package}: uv export says {theirs!r}; they differ in {differ[0]}"
+
+
+def locked(root: Path, pyproject: str, package: str | None = None) -> Path:
+    """A project directory with `pyproject` (and `package`'s module), locked by a real `uv lock`."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "pyproject.toml").write_text(textwrap.dedent(pyproject), encoding="utf-8")
+    if package:
+        (root / package).mkdir()
+        (root / package / "__init__.py").write_text("", encoding="utf-8")
+    uv("lock", cwd=root)
+    return root
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> Path:
+    """The issue's project: a package with runtime dependencies, an extra and a dev group."""
+    return locked(
+        tmp_path_factory.mktemp("uv") / "demo",
+        """\
+        [build-system]
+        requires = ["hatchling"]
+        build-backend = "hatchling.build"
+
+        [project]
+        name = "demo-pkg"
+        version = "1.2.3"
+        requires-python = ">=3.9"
+        dependencies = ["requests[socks]>=2.31", "colorama; sys_platform == 'win32'"]
+
+        [project.optional-dependencies]
+        cli = ["click"]
+
+        [dependency-groups]
+        dev = ["pytest"]
+        """,
+        package="demo_pkg",
+    )
+
+
+@pytest.fixture(scope="module")
+def fork(tmp_path_factory) -> Path:
+    """A project (not a package: uv locks it as virtual) that needs one of two idna versions by Python version."""
+    return locked(
+        tmp_path_factory.mktemp("uv") / "fork",
+        """\
+        [project]
+        name = "fork-app"
+        version = "0.1.0"
+        requires-python = ">=3.9"
+        dependencies = [
+            "idna==3.6; python_version < '3.10'",
+            "idna==3.7; python_version >= '3.10'",
+            "requests>=2.31",
+        ]
+        """,
+    )
+
+
+@pytest.fixture(scope="module")
+def conflicting(tmp_path_factory) -> Path:
+    """Two extras that cannot go together: uv writes its own `extra == 'extra-<n>-<project>-<extra>'` markers."""
+    return locked(
+        tmp_path_factory.mktemp("uv") / "conflicting",
+        """\
+        [project]
+        name = "conf-app"
+        version = "0.1.0"
+        requires-python = ">=3.9"
+        dependencies = ["certifi", "idna"]
+
+        [project.optional-dependencies]
+        old = ["idna==3.6"]
+        new = ["idna==3.7", "colorama; sys_platform == 'win32'"]
+
+        [tool.uv]
+        conflicts = [[{ extra = "old" }, { extra = "new" }]]
+
+        [dependency-groups]
+        dev = ["pytest"]
+        """,
+    )
+
+
+@pytest.mark.parametrize("extras", [(), ("cli",)], ids=["runtime", "with-cli"])
+def test_runtime_set_is_what_uv_exports(demo: Path, extras: tuple[str, ...]) -> None:
+    packages = read_lock(demo / "uv.lock", Project(name="demo-pkg", extras=extras))
+
+    assert_same_as(packages, export(demo, *extras))
+    names = {package.name for package in packages}
+    assert {"requests", "urllib3", "idna", "certifi", "pysocks"} <= names  # pysocks: the socks extra on an edge
+    assert ("click" in names) == bool(extras)
+    assert not names & {"pytest", "pluggy", "iniconfig", "demo-pkg"}
+    (colorama,) = [package for package in packages if package.name == "colorama"]
+    assert "sys_platform" in colorama.marker
+
+
+def test_packages_reached_on_every_side_of_a_fork_hold_everywhere(demo: Path) -> None:
+    """certifi is reached through one requests on old Pythons and another on new ones, or through one on all."""
+    packages = read_lock(demo / "uv.lock", Project(name="demo-pkg"))
+
+    (certifi,) = [package for package in packages if package.name == "certifi"]
+    assert all(holds(certifi.marker, environment) for environment in ENVIRONMENTS), certifi.marker
+
+
+def test_fork_records_both_versions_with_their_markers(fork: Path) -> None:
+    packages = read_lock(fork / "uv.lock", Project(name="fork-app"))
+
+    assert_same_as(packages, export(fork))
+    idna = {package.version: package.marker for package in packages if package.name == "idna"}
+    assert set(idna) == {"3.6", "3.7"}
+    for environment in ENVIRONMENTS:
+        old = environment["python_version"] == "3.9"
+        assert holds(idna["3.6"], environment) == old
+        assert holds(idna["3.7"], environment) == (not old)
+
+
+@pytest.mark.parametrize("extras", [(), ("old",), ("new",)], ids=["none", "old", "new"])
+def test_conflicting_extras_are_decided_by_the_extras_built_with(conflicting: Path, extras: tuple[str, ...]) -> None:
+    packages = read_lock(conflicting / "uv.lock", Project(name="conf-app", extras=extras))
+
+    assert_same_as(packages, export(conflicting, *extras))
+    assert all("extra" not in (package.marker or "") for package in packages)
+    assert [package.version for package in packages if package.name == "idna"] == [
+        "3.6" if extras == ("old",) else "3.7"
+    ]
+
+
+def test_an_extra_the_project_lacks_is_an_error(demo: Path) -> None:
+    with pytest.raises(LockError, match=r"demo-pkg: the project has no extra 'gui'"):
+        read_lock(demo / "uv.lock", Project(name="demo-pkg", extras=("gui",)))
+
+
+def test_a_lock_without_the_project_is_an_error(demo: Path) -> None:
+    with pytest.raises(LockError, match=r"uv\.lock: other-pkg: the lock lists no editable or virtual entry"):
+        read_lock(demo / "uv.lock", Project(name="other-pkg"))
+
+
+def test_a_thousand_packages_read_back_exactly_and_quickly(tmp_path: Path) -> None:
+    # A generated lock, not one made by uv: the only way to a lock this size without resolving
+    # a thousand real packages. It has uv's layout: a heap of packages, each depending on its two
+    # children and back on its parent (a cycle per edge), a marker on every edge into a multiple
+    # of 7 (but 0), and a package at two versions, each picked by version and source on its edge.
+    count = 1000
+    registry = 'source = { registry = "https://pypi.org/simple" }'
+    lines = ["version = 1", "revision = 3", 'requires-python = ">=3.9"', ""]
+
+    def package(name: str, version: str, source: str, dependencies: list[str]) -> None:
+        lines.extend(["[[package]]", f'name = "{name}"', f'version = "{version}"', source, "dependencies = ["])
+        lines.extend(f"    {dependency}," for dependency in dependencies)
+        lines.extend(["]", ""])
+
+    def edge(index: int, marker: str | None = None) -> str:
+        marker = marker or ("sys_platform == 'linux'" if index and index % 7 == 0 else None)
+        return f'{{ name = "pkg-{index:04d}"' + (f', marker = "{marker}"' if marker else "") + " }"
+
+    package("scale-app", "0.1.0", 'source = { editable = "." }', [edge(0)])
+    lines[-1:-1] = ["[package.dev-dependencies]", 'dev = [{ name = "dev-tool" }]']
+    package("dev-tool", "1.0", registry, [])
+    for index in range(count):
+        children = [edge(child) for child in (2 * index + 1, 2 * index + 2) if child < count]
+        parent = [edge((index - 1) // 2, "python_full_version >= '3.12'")] if index else []
+        pick = {1: ("1.0", "python_full_version < '3.12'"), 2: ("2.0", "python_full_version >= '3.12'")}.get(index)
+        dual = [f'{{ name = "dual", version = "{pick[0]}", {registry}, marker = "{pick[1]}" }}'] if pick else []
+        package(f"pkg-{index:04d}", f"1.{index}.0", registry, children + parent + dual)
+    package("dual", "1.0", registry, [])
+    package("dual", "2.0", registry, [])
+    path = tmp_path / "uv.lock"
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+    def expected_marker(index: int) -> str | None:
+        while index:  # On the only path without going round a cycle: a marker on any edge into a multiple of 7.
+            if index % 7 == 0:
+                return 'sys_platform == "linux"'
+            index = (index - 1) // 2
+        return None
+
+    expected = {Locked(f"pkg-{index:04d}", f"1.{index}.0", expected_marker(index)) for index in range(count)}
+    expected |= {
+        Locked("dual", "1.0", 'python_full_version < "3.12"'),
+        Locked("dual", "2.0", 'python_full_version >= "3.12"'),
+    }
+
+    started = time.perf_counter()
+    packages = read_lock(path, Project(name="scale-app"))
+    elapsed = time.perf_counter() - started
+
+    assert len(packages) == len(expected) and set(packages) == expected
+    assert elapsed < 3, f"{elapsed:.2f}s"
+
+
+ROOT_ENTRY = """\
+version = 1
+requires-python = ">=3.9"
+
+[[package]]
+name = "demo-pkg"
+version = "1.2.3"
+source = { editable = "." }
+dependencies = [{ name = "idna" }]
+"""
+IDNA = """
+[[package]]
+name = "idna"
+version = "3.7"
+source = { registry = "https://pypi.org/simple" }
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        pytest.param('version = 1\n[[package]\nname = "x"\n', ["not valid TOML", "line 2"], id="bad-toml"),
+        pytest.param(ROOT_ENTRY + IDNA.replace('version = "3.7"\n', ""), ["idna: ", "has no version"], id="no-version"),
+        pytest.param(ROOT_ENTRY.replace("version = 1", "version = 99") + IDNA, ["version: ", "99"], id="lock-version"),
+        pytest.param(ROOT_ENTRY.replace('"idna"', '"ghost"') + IDNA, ["demo-pkg: ", "ghost"], id="missing-dependency"),
+        pytest.param(
+            ROOT_ENTRY.replace('{ name = "idna" }', '{ name = "idna", version = "3.6" }') + IDNA,
+            ["demo-pkg: ", "idna version='3.6'"],
+            id="missing-version-of-dependency",
+        ),
+        pytest.param(ROOT_ENTRY + IDNA + IDNA.replace("3.7", "3.6"), ["demo-pkg: ", "2 times"], id="ambiguous"),
+        pytest.param(
+            ROOT_ENTRY.replace('{ name = "idna" }', '{ name = "idna", marker = "sys_platform =" }') + IDNA,
+            ["demo-pkg: ", "invalid marker"],
+            id="bad-marker",
+        ),
+    ],
+)
+def test_malformed_locks_raise_one_line_naming_file_and_entry(tmp_path: Path, text: str, names: list[str]) -> None:
+    path = tmp_path / "uv.lock"
+    path.write_text(text, encoding="utf-8")
+
+    with pytest.raises(LockError) as raised:
+        read_lock(path, Project(name="demo-pkg"))
+
+    message = str(raised.value)
+    assert message.startswith(f"{path}: ") and "\n" not in message
+    for name in names:
+        assert name in message
+
+
+def test_a_source_tree_with_a_dynamic_version_needs_none(tmp_path: Path) -> None:
+    """uv leaves `version` out for a source tree whose version is dynamic; that is no error."""
+    path = tmp_path / "uv.lock"
+    path.write_text(ROOT_ENTRY.replace('version = "1.2.3"\n', "") + IDNA, encoding="utf-8")
+
+    assert read_lock(path, Project(name="demo-pkg")) == (Locked("idna", "3.7"),)
+
+
+ATOMS = (
+    "python_full_version < '3.10'",
+    "python_full_version >= '3.10'",
+    "python_full_version == '3.11.*'",
+    "python_full_version >= '3.12'",
+    "python_full_version <= '3.11.0'",
+    "python_full_version != '3.10.*'",
+    "python_version < '3.11'",
+    "python_version == '3.12'",
+    "python_version > '3.12'",
+    "python_full_version < '3.8'",
+    "sys_platform == 'win32'",
+    "sys_platform != 'win32'",
+    "sys_platform == 'linux'",
+    "platform_machine != 'x86_64'",
+    "'linux' in sys_platform",
+    "sys_platform not in 'linux darwin'",
+)

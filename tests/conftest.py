@@ -16,6 +16,16 @@ from hatch_buildinfo.info import BuildInfo
 
 ROOT = Path(__file__).resolve().parents[1]
 UV = str(Path(sys.executable).with_name("uv"))
+
+
+def _index_url() -> str:
+    """The package index pip uses here, for lock tools that must be told one."""
+    from pip._internal.models.index import PyPI
+
+    return os.environ.get("PIP_INDEX_URL") or PyPI.simple_url
+
+
+INDEX_URL = _index_url()
 # Variables that would change what a build records; each test sets the ones it wants.
 _RECORDED_ENVIRONMENT = ("BUILDINFO_", "SOURCE_DATE_EPOCH", "GITHUB_", "CI_", "BUILDKITE", "CIRCLE")
 

@@ -9,7 +9,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import UV, clean_environment, run
+from conftest import INDEX_URL, UV, clean_environment, run
 from packaging.requirements import Requirement
 
 from hatch_buildinfo.locks import Locked, LockError, Project, normalize_name, read_lock
@@ -81,7 +81,7 @@ def pipenv_project(tmp_path_factory) -> dict:
         textwrap.dedent(
             """\
             [[source]]
-            url = "https://pypi.org/simple"
+            url = "INDEX_URL"
             verify_ssl = true
             name = "pypi"
 
@@ -93,7 +93,7 @@ def pipenv_project(tmp_path_factory) -> dict:
             [dev-packages]
             pytest = "*"
             """
-        ),
+        ).replace("INDEX_URL", INDEX_URL),
         encoding="utf-8",
     )
     pipenv("lock", "--python", sys.executable, "--backend", "pip", cwd=path)

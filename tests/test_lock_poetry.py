@@ -13,7 +13,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import run_tool
+from conftest import INDEX_URL, run_tool
 from packaging.markers import Marker, default_environment
 from packaging.requirements import Requirement
 
@@ -32,10 +32,10 @@ DEV_ONLY = {"pytest", "pluggy", "iniconfig"}
 # Poetry's built-in PyPI source reads PyPI's JSON API; naming the simple index as the primary source
 # makes Poetry use the standard simple API only (so the tests also run where only that is served).
 # What it locks is the same.
-SIMPLE_INDEX = """
+SIMPLE_INDEX = f"""
 [[tool.poetry.source]]
 name = "pypi-simple"
-url = "https://pypi.org/simple/"
+url = "{INDEX_URL}"
 priority = "primary"
 """
 

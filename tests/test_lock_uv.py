@@ -219,7 +219,7 @@ def test_a_thousand_packages_read_back_exactly_and_quickly(tmp_path: Path) -> No
     # children and back on its parent (a cycle per edge), a marker on every edge into a multiple
     # of 7 (but 0), and a package at two versions, each picked by version and source on its edge.
     count = 1000
-    registry = 'source = { registry = "https://pypi.org/simple" }'
+    registry = 'source = { registry = "https://index.example.invalid/simple" }'
     lines = ["version = 1", "revision = 3", 'requires-python = ">=3.9"', ""]
 
     def package(name: str, version: str, source: str, dependencies: list[str]) -> None:
@@ -280,7 +280,7 @@ IDNA = """
 [[package]]
 name = "idna"
 version = "3.7"
-source = { registry = "https://pypi.org/simple" }
+source = { registry = "https://index.example.invalid/simple" }
 """
 
 

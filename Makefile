@@ -6,7 +6,7 @@ WHEELHOUSE := build/wheelhouse
 # Builds of example_app take the hook and its build needs from the wheelhouse, never an index.
 OFFLINE := PIP_NO_INDEX=1 PIP_FIND_LINKS=$(CURDIR)/$(WHEELHOUSE) UV_NO_INDEX=1 UV_FIND_LINKS=$(CURDIR)/$(WHEELHOUSE)
 
-.PHONY: venv wheelhouse build demo test lint clean
+.PHONY: venv wheelhouse build lock demo test lint clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,10 +26,18 @@ build: wheelhouse
 	rm -rf dist
 	cd example_app && $(OFFLINE) ../$(BIN)/python -m build --outdir ../dist .
 
+# Refresh example_app's uv.lock: the exact versions its builds record.
+lock: venv
+	cd example_app && ../$(BIN)/uv lock --upgrade
+
+# The demo installs exactly what example_app's lock pins, so --version shows no drift.
 demo: build
 	rm -rf $(VENV)/demo
-	$(PYTHON) -m venv $(VENV)/demo
-	$(VENV)/demo/bin/python -m pip install --quiet --no-index --find-links $(WHEELHOUSE) dist/example_app-*.whl
+	$(BIN)/uv venv --quiet --python $(PYTHON) $(VENV)/demo
+	$(BIN)/uv export --quiet --project example_app --frozen --no-dev --no-emit-project \
+		--no-emit-package hatch-buildinfo --no-hashes --output-file build/example_app-locked.txt
+	$(BIN)/uv pip install --quiet --python $(VENV)/demo --find-links $(WHEELHOUSE) \
+		--constraint build/example_app-locked.txt dist/example_app-*.whl
 	@echo '$$ example-app --version'
 	@$(VENV)/demo/bin/example-app --version
 	@echo '$$ python -m hatch_buildinfo inspect example-app --json'

@@ -9,17 +9,72 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, UV, run
+from packaging.markers import Marker
 
 
 @pytest.fixture(scope="session")
-def example_venv(offline, tmp_path_factory) -> Path:
-    """example_app built from this checkout (sdist, then wheel) and installed in a new venv."""
-    work = tmp_path_factory.mktemp("example")
-    run(sys.executable, "-m", "build", "--outdir", work / "dist", ROOT / "example_app", cwd=ROOT, env=offline)
-    run(UV, "venv", "--quiet", "--python", sys.executable, work / "venv", cwd=work, env=offline)
-    (wheel,) = (work / "dist").glob("*.whl")
-    run(UV, "pip", "install", "--quiet", "--python", work / "venv", wheel, cwd=work, env=offline)
-    return work / "venv"
+def example_wheel(offline, tmp_path_factory) -> Path:
+    """example_app built from this checkout (sdist, then wheel from the sdist), as `make build` does."""
+    dist = tmp_path_factory.mktemp("example-dist")
+    run(sys.executable, "-m", "build", "--outdir", dist, ROOT / "example_app", cwd=ROOT, env=offline)
+    (wheel,) = dist.glob("*.whl")
+    return wheel
+
+
+@pytest.fixture(scope="session")
+def locked_versions(tmp_path_factory) -> dict[str, str]:
+    """What example_app's uv.lock pins for this interpreter, by uv's own export."""
+    constraints = tmp_path_factory.mktemp("constraints") / "locked.txt"
+    run(
+        UV,
+        "export",
+        "--quiet",
+        "--project",
+        ROOT / "example_app",
+        "--frozen",
+        "--no-dev",
+        "--no-emit-project",
+        "--no-emit-package",
+        "hatch-buildinfo",
+        "--no-hashes",
+        "--output-file",
+        constraints,
+        cwd=ROOT,
+    )
+    pins = {}
+    for line in constraints.read_text().splitlines():
+        requirement, _, marker = line.partition(";")
+        if "==" in requirement and (not marker or Marker(marker).evaluate()):
+            name, version = requirement.split("==")
+            pins[name.strip()] = version.strip()
+    pins["constraints"] = str(constraints)
+    return pins
+
+
+def install(wheel: Path, venv: Path, wheelhouse: Path, *requirements: str) -> Path:
+    """A new venv with `wheel` and `requirements`; hatch-buildinfo comes from the wheelhouse."""
+    run(UV, "venv", "--quiet", "--python", sys.executable, venv, cwd=venv.parent)
+    run(
+        UV,
+        "pip",
+        "install",
+        "--quiet",
+        "--python",
+        venv,
+        "--find-links",
+        wheelhouse,
+        wheel,
+        *requirements,
+        cwd=venv.parent,
+    )
+    return venv
+
+
+@pytest.fixture(scope="session")
+def example_venv(example_wheel, locked_versions, wheelhouse, tmp_path_factory) -> Path:
+    """example_app installed with exactly the versions its lock pins."""
+    venv = tmp_path_factory.mktemp("example") / "venv"
+    return install(example_wheel, venv, wheelhouse, "--constraint", locked_versions["constraints"])
 
 
 def _checkout() -> tuple[str, str]:
@@ -33,21 +88,40 @@ def test_version_prints_the_design_text(example_venv):
     revision, branch = _checkout()
     lines = output.splitlines()
     assert lines[0] == f"example_app, version 0.1.0 (branch: {branch}, revision: {revision})"
-    assert [line.split(":")[0] for line in lines[1:]] == [
+    assert [line.split(":")[0] for line in lines[1:6]] == [
         "  build user",
         "  build date",
         "  python version",
         "  platform",
+        "  dependencies",
     ]
-    assert all(line[20:].strip() for line in lines[1:]), "every value sits in the aligned column"
+    assert all(line[20:].strip() for line in lines[1:5]), "every value sits in the aligned column"
     assert re.fullmatch(r"  build date:       \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", lines[2])
     assert lines[3] == f"  python version:   {'.'.join(map(str, sys.version_info[:3]))}"
+
+
+def test_version_lists_the_locked_dependencies_aligned(example_venv, locked_versions):
+    output = run(example_venv / "bin" / "example-app", "--version", cwd=example_venv).stdout
+    dependencies = output.split("  dependencies:\n")[1].splitlines()
+    assert dependencies == [
+        "    hatch-buildinfo:    0.1.0",
+        f"    prometheus-client:  {locked_versions['prometheus-client']}",
+    ]
+
+
+def test_version_marks_a_dependency_installed_at_another_version(example_wheel, locked_versions, wheelhouse, tmp_path):
+    # 0.20.0 is no version the lock pins for any Python.
+    venv = install(example_wheel, tmp_path / "venv", wheelhouse, "prometheus-client==0.20.0")
+    output = run(venv / "bin" / "example-app", "--version", cwd=tmp_path).stdout
+    locked = locked_versions["prometheus-client"]
+    assert f"    prometheus-client:  {locked} (installed: 0.20.0)" in output.splitlines()
+    assert "    hatch-buildinfo:    0.1.0" in output.splitlines()
 
 
 def test_runtime_install_pulls_in_neither_hatchling_nor_gitpython(example_venv):
     installed = run(UV, "pip", "list", "--python", example_venv, "--format", "json", cwd=example_venv).stdout
     names = {package["name"] for package in json.loads(installed)}
-    assert names == {"example-app", "hatch-buildinfo"}
+    assert names == {"example-app", "hatch-buildinfo", "prometheus-client"}
 
 
 def test_inspect_installed_distribution(example_venv):

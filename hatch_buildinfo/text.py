@@ -20,14 +20,25 @@ def version_text(info: BuildInfo) -> str:
     rows = [
         ("build user", _shown(info.build_user)),
         ("build date", info.build_date),
-        ("python version", _python_version()),
-        ("platform", _platform()),
+        ("python version", python_version()),
+        ("platform", platform_text()),
     ]
     dependencies = info.running_dependencies()
     installed = installed_versions() if dependencies else None
     differs = drifted(dependencies, installed) if installed is not None else {}
     listed = [(name, version + _drift_note(differs, name)) for name, version in dependencies]
     return "\n".join([first, *_aligned(rows), *_dependency_lines(listed)]) + "\n"
+
+
+def info_text(info: BuildInfo) -> str:
+    """One line of version facts, like Go's `version.Info()`: (version=…, branch=…, revision=…)."""
+    return f"(version={info.version}, branch={info.branch}, revision={info.revision})"
+
+
+def build_context_text(info: BuildInfo) -> str:
+    """One line of build context, like Go's `version.BuildContext()`: (python=…, platform=…, user=…, date=…)."""
+    user = _shown(info.build_user)
+    return f"(python={python_version()}, platform={platform_text()}, user={user}, date={info.build_date})"
 
 
 def inspect_text(info: BuildInfo, source: str) -> str:
@@ -78,11 +89,13 @@ def _shown(value: object) -> str:
     return str(value)
 
 
-def _python_version() -> str:
+def python_version() -> str:
+    """This interpreter's version, e.g. 3.11.7."""
     return ".".join(str(part) for part in sys.version_info[:3])
 
 
-def _platform() -> str:
+def platform_text() -> str:
+    """This machine's platform as os/arch, e.g. linux/x86_64."""
     if hasattr(os, "uname"):
         machine = os.uname().machine
     else:  # Windows has no uname; `platform` costs more to import, so only there.

@@ -1,0 +1,82 @@
+"""Expose: Prometheus collectors for build info, the Python spelling of Go's `version.NewCollector`
+and `prommod.NewCollector`.
+
+Label values are computed once, when a collector is made; a scrape only hands back the
+precomputed metric families, so it does no I/O and no parsing.
+"""
+
+from __future__ import annotations
+
+from .info import UNKNOWN, BuildInfo
+from .text import platform_text, python_version
+
+try:
+    from prometheus_client.metrics_core import GaugeMetricFamily
+    from prometheus_client.registry import REGISTRY, Collector, CollectorRegistry
+except ImportError as error:
+    raise ImportError(
+        f"hatch_buildinfo.metrics needs prometheus_client ({error}): pip install 'hatch-buildinfo[prometheus]'"
+    ) from None
+
+MOD_INFO = "python_mod_info"
+
+
+class BuildInfoCollector(Collector):
+    """`<program>_build_info{version, revision, branch, tag, dirty, pythonversion, os, arch} 1`."""
+
+    def __init__(self, info: BuildInfo, registry: CollectorRegistry | None = REGISTRY) -> None:
+        operating_system, _, arch = platform_text().partition("/")
+        labels = {
+            "version": info.version,
+            "revision": info.revision,
+            "branch": info.branch,
+            "tag": info.tag or "",
+            "dirty": UNKNOWN if info.dirty is None else str(info.dirty).lower(),
+            "pythonversion": python_version(),
+            "os": operating_system,
+            "arch": arch,
+        }
+        family = GaugeMetricFamily(
+            f"{info.program}_build_info",
+            "A metric with a constant '1' value labeled by version, revision, branch, tag and dirty state "
+            f"from which {info.program} was built, and the pythonversion, os and arch it runs on.",
+            labels=list(labels),
+        )
+        family.add_metric(list(labels.values()), 1)
+        self._families = [family]
+        if registry is not None:
+            registry.register(self)
+
+    def describe(self) -> list:
+        return self._families
+
+    def collect(self) -> list:
+        return self._families
+
+
+class ModInfoCollector(Collector):
+    """`python_mod_info{name, program, version} 1` for each locked dependency this interpreter runs with."""
+
+    def __init__(self, info: BuildInfo, registry: CollectorRegistry | None = REGISTRY) -> None:
+        family = GaugeMetricFamily(
+            MOD_INFO,
+            f"A metric with a constant '1' value labeled by dependency name, version, from which {info.program} "
+            "was built.",
+            labels=["name", "program", "version"],
+        )
+        for name, version in info.running_dependencies():
+            family.add_metric([name, info.program, version], 1)
+        self._families = [family]
+        if registry is not None:
+            registry.register(self)
+
+    def describe(self) -> list:
+        return self._families
+
+    def collect(self) -> list:
+        return self._families
+
+
+def register(info: BuildInfo, registry: CollectorRegistry = REGISTRY) -> tuple[BuildInfoCollector, ModInfoCollector]:
+    """Register both collectors; registering the same program twice raises the registry's ValueError."""
+    return BuildInfoCollector(info, registry), ModInfoCollector(info, registry)

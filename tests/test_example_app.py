@@ -5,76 +5,8 @@ from __future__ import annotations
 import json
 import re
 import sys
-from pathlib import Path
 
-import pytest
-from conftest import ROOT, UV, run
-from packaging.markers import Marker
-
-
-@pytest.fixture(scope="session")
-def example_wheel(offline, tmp_path_factory) -> Path:
-    """example_app built from this checkout (sdist, then wheel from the sdist), as `make build` does."""
-    dist = tmp_path_factory.mktemp("example-dist")
-    run(sys.executable, "-m", "build", "--outdir", dist, ROOT / "example_app", cwd=ROOT, env=offline)
-    (wheel,) = dist.glob("*.whl")
-    return wheel
-
-
-@pytest.fixture(scope="session")
-def locked_versions(tmp_path_factory) -> dict[str, str]:
-    """What example_app's uv.lock pins for this interpreter, by uv's own export."""
-    constraints = tmp_path_factory.mktemp("constraints") / "locked.txt"
-    run(
-        UV,
-        "export",
-        "--quiet",
-        "--project",
-        ROOT / "example_app",
-        "--frozen",
-        "--no-dev",
-        "--no-emit-project",
-        "--no-emit-package",
-        "hatch-buildinfo",
-        "--no-hashes",
-        "--output-file",
-        constraints,
-        cwd=ROOT,
-    )
-    pins = {}
-    for line in constraints.read_text().splitlines():
-        requirement, _, marker = line.partition(";")
-        if "==" in requirement and (not marker or Marker(marker).evaluate()):
-            name, version = requirement.split("==")
-            pins[name.strip()] = version.strip()
-    pins["constraints"] = str(constraints)
-    return pins
-
-
-def install(wheel: Path, venv: Path, wheelhouse: Path, *requirements: str) -> Path:
-    """A new venv with `wheel` and `requirements`; hatch-buildinfo comes from the wheelhouse."""
-    run(UV, "venv", "--quiet", "--python", sys.executable, venv, cwd=venv.parent)
-    run(
-        UV,
-        "pip",
-        "install",
-        "--quiet",
-        "--python",
-        venv,
-        "--find-links",
-        wheelhouse,
-        wheel,
-        *requirements,
-        cwd=venv.parent,
-    )
-    return venv
-
-
-@pytest.fixture(scope="session")
-def example_venv(example_wheel, locked_versions, wheelhouse, tmp_path_factory) -> Path:
-    """example_app installed with exactly the versions its lock pins."""
-    venv = tmp_path_factory.mktemp("example") / "venv"
-    return install(example_wheel, venv, wheelhouse, "--constraint", locked_versions["constraints"])
+from conftest import ROOT, UV, install, run
 
 
 def _checkout() -> tuple[str, str]:

@@ -6,7 +6,7 @@ WHEELHOUSE := build/wheelhouse
 # Builds of example_app take the hook and its build needs from the wheelhouse, never an index.
 OFFLINE := PIP_NO_INDEX=1 PIP_FIND_LINKS=$(CURDIR)/$(WHEELHOUSE) UV_NO_INDEX=1 UV_FIND_LINKS=$(CURDIR)/$(WHEELHOUSE)
 
-.PHONY: venv wheelhouse build lock demo test lint clean
+.PHONY: venv wheelhouse build lock demo test test-pythons bench lint clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,12 +36,15 @@ demo: build
 	$(BIN)/uv venv --quiet --python $(PYTHON) $(VENV)/demo
 	$(BIN)/uv export --quiet --project example_app --frozen --no-dev --no-emit-project \
 		--no-emit-package hatch-buildinfo --no-hashes --output-file build/example_app-locked.txt
-	$(BIN)/uv pip install --quiet --python $(VENV)/demo --find-links $(WHEELHOUSE) \
+	$(BIN)/uv pip install --quiet --python $(VENV)/demo --find-links $(WHEELHOUSE) --refresh-package hatch-buildinfo \
 		--constraint build/example_app-locked.txt dist/example_app-*.whl
 	@echo '$$ example-app --version'
 	@$(VENV)/demo/bin/example-app --version
 	@echo '$$ python -m hatch_buildinfo inspect example-app --json'
 	@$(VENV)/demo/bin/python -m hatch_buildinfo inspect example-app --json
+	@echo '# what `example-app serve` exposes on /metrics, build-info series only:'
+	@$(VENV)/demo/bin/python -c 'import example_app.app, prometheus_client; print(prometheus_client.generate_latest().decode())' \
+		| grep -E '(example_app_build_info|python_mod_info)'
 
 lint: venv
 	$(BIN)/ruff check hatch_buildinfo example_app tests
@@ -49,6 +52,13 @@ lint: venv
 
 test: lint
 	$(BIN)/python -m pytest
+
+# The run-time shim on every pyenv interpreter present (3.7 to 3.13); part of `make test` too.
+test-pythons: venv
+	$(BIN)/python -m pytest tests/test_pythons.py
+
+bench: venv
+	$(BIN)/python bench/runtime.py
 
 clean:
 	rm -rf $(VENV) build dist

@@ -221,6 +221,9 @@ def install(wheel: Path, venv: Path, wheelhouse: Path, *requirements: str) -> Pa
         venv,
         "--find-links",
         wheelhouse,
+        # The wheelhouse's hatch-buildinfo keeps its version while its code changes: never take a cached one.
+        "--refresh-package",
+        "hatch-buildinfo",
         wheel,
         *requirements,
         cwd=venv.parent,

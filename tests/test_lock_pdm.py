@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from conftest import run_tool
+from lock_build import as_recorded, built_dependencies, hooked_copy, pairs
 from packaging.requirements import Requirement
 
 from hatch_buildinfo.locks import Locked, LockError, Project, normalize_name, read_lock
@@ -85,6 +86,7 @@ def pdm_project(tmp_path_factory) -> dict:
     pdm("lock", "--prod", "--lockfile", "prod.lock", cwd=path)
     pdm("lock", "-G", ":all", "--strategy", "no_inherit_metadata", "--lockfile", "flat.lock", cwd=path)
     return {
+        "project": path,
         "lock": path / "pdm.lock",
         "prod": lock_in(root / "prod", path / "prod.lock"),
         "flat": lock_in(root / "flat", path / "flat.lock"),
@@ -119,6 +121,16 @@ def test_runtime_set_is_what_pdm_exports_for_production(pdm_project):
     assert not names & (DEV_ONLY | {"click", "demo-pkg"})
     (colorama,) = (package for package in packages if package.name == "colorama")
     assert 'sys_platform == "win32"' in colorama.marker
+
+
+def test_a_wheel_built_with_the_hook_records_what_pdm_exports(pdm_project, tmp_path):
+    project = hooked_copy(pdm_project["project"], tmp_path / "demo")
+
+    recorded = built_dependencies(project)
+
+    assert pairs(recorded) == {(name, version) for name, version, _ in pdm_project["export"]}
+    assert set(recorded) == as_recorded(pdm_project["export"])
+    assert not {name for name, _ in pairs(recorded)} & (DEV_ONLY | {"click", "demo-pkg"})
 
 
 def test_extra_adds_its_group_as_pdm_export_does(pdm_project):
@@ -187,12 +199,12 @@ def test_unsupported_lock_version(tmp_path, version):
         assert read_lock(lock, PROJECT) == ()
     else:
         message = one_line_error(lock)
-        assert f"unsupported lock_version '{version}'; only 4.x is supported" in message
+        assert f"[metadata] lock_version: unsupported '{version}'; only 4.x is supported" in message
 
 
 def test_missing_lock_version(tmp_path):
     message = one_line_error(write_lock(tmp_path, '[metadata]\ngroups = ["default"]\n'))
-    assert "no lock_version" in message
+    assert "[metadata] lock_version: missing" in message
 
 
 def test_runtime_entry_without_version(tmp_path):

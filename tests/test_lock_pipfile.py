@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import INDEX_URL, UV, clean_environment, run
+from lock_build import as_recorded, built_dependencies, hooked_copy, pairs
 from packaging.requirements import Requirement
 
 from hatch_buildinfo.locks import Locked, LockError, Project, normalize_name, read_lock
@@ -102,7 +103,8 @@ def pipenv_project(tmp_path_factory) -> dict:
     (path / "Pipfile.lock").unlink()
     pipenv("lock", "--backend", "pure-python", cwd=path)
     exported = requirements(pipenv("requirements", cwd=path))
-    return {"lock": lock_in(root / "pure-python", path / "Pipfile.lock"), "requirements": exported, "pip": pip}
+    lock = lock_in(root / "pure-python", path / "Pipfile.lock")
+    return {"project": path, "lock": lock, "requirements": exported, "pip": pip}
 
 
 def one_line_error(path: Path, project: Project = PROJECT) -> str:
@@ -133,6 +135,18 @@ def test_runtime_set_is_what_pipenv_requirements_lists(pipenv_project):
     assert not names & (DEV_ONLY | {"demo-pkg", "click"})
     (colorama,) = (package for package in packages if package.name == "colorama")
     assert colorama.marker == 'sys_platform == "win32"'
+
+
+def test_a_wheel_built_with_the_hook_records_what_pipenv_requirements_lists(pipenv_project, tmp_path):
+    project = hooked_copy(pipenv_project["project"], tmp_path / "demo")
+    assert (project.path / "Pipfile.lock").read_bytes() == pipenv_project["lock"].read_bytes()  # the one detected
+
+    recorded = built_dependencies(project)
+
+    exported = pipenv_project["requirements"]
+    assert pairs(recorded) == {(name, version) for name, version, _ in exported}
+    assert set(recorded) == as_recorded(exported)
+    assert not {name for name, _ in pairs(recorded)} & (DEV_ONLY | {"demo-pkg", "click"})
 
 
 def test_extras_play_no_part(pipenv_project):
@@ -170,7 +184,7 @@ def test_bad_json(tmp_path):
 @pytest.mark.parametrize("spec", [5, 7, "6", None])
 def test_unsupported_pipfile_spec(tmp_path, spec):
     message = one_line_error(write_lock(tmp_path, {}, spec=spec))
-    assert f"unsupported pipfile-spec {spec!r}; only 6 is supported" in message
+    assert f"_meta pipfile-spec: unsupported {spec!r}; only 6 is supported" in message
 
 
 def test_vcs_entry_without_version(tmp_path):

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import INDEX_URL, run_tool
+from lock_build import built_dependencies, hooked_copy, pairs
 from packaging.markers import Marker, default_environment
 from packaging.requirements import Requirement
 
@@ -173,6 +174,15 @@ def test_runtime_packages_are_what_poetry_exports(locked, extras):
     assert not names & DEV_ONLY
     assert {"requests", "urllib3", "colorama"} <= names
     assert ("click" in names) == bool(extras)
+
+
+def test_a_wheel_built_with_the_hook_records_what_poetry_exports(locked, tmp_path):
+    project = hooked_copy(locked.path, tmp_path / "demo")
+
+    recorded = built_dependencies(project)
+
+    assert pairs(recorded) == {(name, version) for name, version, _ in locked.export()}
+    assert not {name for name, _ in pairs(recorded)} & (DEV_ONLY | {NAME})
 
 
 @pytest.mark.parametrize("extras", [(), ("cli",)], ids=["main", "extra-cli"])

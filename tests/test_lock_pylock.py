@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from conftest import UV, clean_environment, run, run_tool
+from lock_build import built_dependencies, hooked_copy, pairs
 from packaging.markers import Marker
 
 from hatch_buildinfo.locks import Locked, LockError, Project, normalize_name, read_lock
@@ -91,6 +92,18 @@ def test_uv_runtime_export_is_what_uv_exports_as_requirements(uv_project):
     assert Locked("colorama", "0.4.6", 'sys_platform == "win32"') in locked
 
 
+def test_a_wheel_built_with_the_hook_records_what_uv_exports_as_requirements(uv_project, tmp_path):
+    project = hooked_copy(uv_project, tmp_path / "demo")
+    _, pins = uv_export(project.path, "--no-dev")
+    (project.path / "uv.lock").unlink()  # the build reads pylock.toml, whatever the detection order
+
+    recorded = built_dependencies(project)
+
+    assert pairs(recorded) == {(package.name, package.version) for package in exported_pins(pins)}
+    assert {Locked(*dependency) for dependency in recorded} == exported_pins(pins)
+    assert not {"pytest", "pluggy", "iniconfig", "click", "demo-pkg"} & {name for name, _ in pairs(recorded)}
+
+
 def test_uv_export_with_an_extra(uv_project):
     lock, pins = uv_export(uv_project, "--no-dev", "--extra", "cli")
 
@@ -151,6 +164,19 @@ def test_pdm_runtime_is_what_pdm_exports_for_production(pdm_lock, project):
     assert not {"pytest", "pluggy", "iniconfig", "demo-pkg"} & names(locked)
     # Only the environment part of a marker is left: run time cannot decide extras or groups.
     assert not any("extras" in package.marker or "groups" in package.marker for package in locked if package.marker)
+
+
+def test_a_wheel_built_with_the_hook_records_what_pdm_exports_for_production(pdm_lock, tmp_path):
+    """PDM's multi-use pylock lists the dev group too: the build leaves it out, as `pdm export --prod` does."""
+    project = hooked_copy(pdm_lock.parent, tmp_path / "demo")
+    (project.path / "pdm.lock").unlink()  # the build reads pylock.toml, whatever the detection order
+    pins = exported_pins(pdm(pdm_lock.parent, "export", "--format", "requirements", "--prod", "--no-hashes"))
+
+    recorded = built_dependencies(project)
+
+    assert pairs(recorded) == {(package.name, package.version) for package in pins}
+    assert {Locked(*dependency) for dependency in recorded} == pins
+    assert not {"pytest", "pluggy", "iniconfig", "click", "demo-pkg"} & {name for name, _ in pairs(recorded)}
 
 
 def test_pdm_lock_cannot_install_an_extra_it_does_not_record(pdm_lock):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from conftest import run_tool
+from lock_build import built_dependencies, hooked_copy, pairs
 
 from hatch_buildinfo.locks import Locked, LockError, Project, normalize_name, read_lock
 
@@ -55,6 +56,19 @@ def test_pip_compile_output(compiled):
     }
     assert {"requests", "idna", "urllib3"} <= {package.name for package in locked}
     assert not {"click", "pytest", "demo-pkg"} & {package.name for package in locked}
+
+
+def test_a_wheel_built_with_the_hook_records_what_pip_compile_pinned(compiled, tmp_path):
+    """The compiled file under a name the hook does not look for, named by the `lockfile` option."""
+    project = hooked_copy(compiled.parent, tmp_path / "demo", 'lockfile = "requirements/runtime.txt"\n')
+    (project.path / "requirements").mkdir()
+    (project.path / "requirements.txt").rename(project.path / "requirements" / "runtime.txt")
+
+    recorded = built_dependencies(project)
+
+    pinned = PIN.findall(compiled.read_text(encoding="utf-8"))
+    assert pairs(recorded) == {(normalize_name(name), version) for name, version in pinned}
+    assert not {"click", "pytest", "pluggy", "iniconfig", "demo-pkg"} & {name for name, _ in pairs(recorded)}
 
 
 def test_pip_freeze_output(compiled, tmp_path):

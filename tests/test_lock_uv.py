@@ -8,7 +8,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import run_tool
+from conftest import new_project, run_tool
+from lock_build import built_dependencies, hooked_copy, pairs
 from packaging.markers import Marker
 from packaging.requirements import Requirement
 
@@ -172,6 +173,18 @@ def test_runtime_set_is_what_uv_exports(demo: Path, extras: tuple[str, ...]) -> 
     assert "sys_platform" in colorama.marker
 
 
+@pytest.mark.parametrize("extras", [(), ("cli",)], ids=["runtime", "with-cli"])
+def test_a_wheel_built_with_the_hook_records_what_uv_exports(demo: Path, tmp_path: Path, extras) -> None:
+    project = hooked_copy(demo, tmp_path / "demo", f"extras = {list(extras)!r}\n")
+
+    recorded = built_dependencies(project)
+
+    exported = export(demo, *extras)
+    assert pairs(recorded) == set(exported)
+    assert_same_as(tuple(Locked(*dependency) for dependency in recorded), exported)
+    assert not {name for name, _ in pairs(recorded)} & {"pytest", "pluggy", "iniconfig", "demo-pkg"}
+
+
 def test_packages_reached_on_every_side_of_a_fork_hold_everywhere(demo: Path) -> None:
     """certifi is reached through one requests on old Pythons and another on new ones, or through one on all."""
     packages = read_lock(demo / "uv.lock", Project(name="demo-pkg"))
@@ -213,11 +226,14 @@ def test_a_lock_without_the_project_is_an_error(demo: Path) -> None:
         read_lock(demo / "uv.lock", Project(name="other-pkg"))
 
 
-def test_a_thousand_packages_read_back_exactly_and_quickly(tmp_path: Path) -> None:
-    # A generated lock, not one made by uv: the only way to a lock this size without resolving
-    # a thousand real packages. It has uv's layout: a heap of packages, each depending on its two
-    # children and back on its parent (a cycle per edge), a marker on every edge into a multiple
-    # of 7 (but 0), and a package at two versions, each picked by version and source on its edge.
+def thousand_package_lock(path: Path) -> set[Locked]:
+    """Write a generated uv.lock of a thousand packages at `path`; the runtime set the project `scale-app` has.
+
+    A generated lock, not one made by uv: the only way to a lock this size without resolving
+    a thousand real packages. It has uv's layout: a heap of packages, each depending on its two
+    children and back on its parent (a cycle per edge), a marker on every edge into a multiple
+    of 7 (but 0), and a package at two versions, each picked by version and source on its edge.
+    """
     count = 1000
     registry = 'source = { registry = "https://index.example.invalid/simple" }'
     lines = ["version = 1", "revision = 3", 'requires-python = ">=3.9"', ""]
@@ -242,7 +258,6 @@ def test_a_thousand_packages_read_back_exactly_and_quickly(tmp_path: Path) -> No
         package(f"pkg-{index:04d}", f"1.{index}.0", registry, children + parent + dual)
     package("dual", "1.0", registry, [])
     package("dual", "2.0", registry, [])
-    path = tmp_path / "uv.lock"
     path.write_text("\n".join(lines), encoding="utf-8")
 
     def expected_marker(index: int) -> str | None:
@@ -253,10 +268,15 @@ def test_a_thousand_packages_read_back_exactly_and_quickly(tmp_path: Path) -> No
         return None
 
     expected = {Locked(f"pkg-{index:04d}", f"1.{index}.0", expected_marker(index)) for index in range(count)}
-    expected |= {
+    return expected | {
         Locked("dual", "1.0", 'python_full_version < "3.12"'),
         Locked("dual", "2.0", 'python_full_version >= "3.12"'),
     }
+
+
+def test_a_thousand_packages_read_back_exactly_and_quickly(tmp_path: Path) -> None:
+    path = tmp_path / "uv.lock"
+    expected = thousand_package_lock(path)
 
     started = time.perf_counter()
     packages = read_lock(path, Project(name="scale-app"))
@@ -264,6 +284,16 @@ def test_a_thousand_packages_read_back_exactly_and_quickly(tmp_path: Path) -> No
 
     assert len(packages) == len(expected) and set(packages) == expected
     assert elapsed < 3, f"{elapsed:.2f}s"
+
+
+def test_a_thousand_packages_built_with_the_hook_read_back_exactly(tmp_path: Path) -> None:
+    project = new_project(tmp_path / "scale", name="scale-app")
+    expected = thousand_package_lock(project.path / "uv.lock")
+
+    recorded = built_dependencies(project)
+
+    assert len(recorded) == len(expected) == 1002  # every pkg-*, dual twice; not scale-app, not dev-tool
+    assert {Locked(*dependency) for dependency in recorded} == expected
 
 
 ROOT_ENTRY = """\

@@ -38,7 +38,7 @@ def test_each_interpreter_reports_the_version_locked_for_it(fork_wheel, wheelhou
     venv = tmp_path / "venv"
     run(UV, "venv", "--quiet", "--python", _interpreter(python), venv, cwd=tmp_path)
     (runtime,) = wheelhouse.glob("hatch_buildinfo-*.whl")
-    run(UV, "pip", "install", "--quiet", "--no-deps", "--python", venv, runtime, fork_wheel, cwd=tmp_path)
+    run(UV, "pip", "install", "--quiet", "--no-deps", "--refresh", "--python", venv, runtime, fork_wheel, cwd=tmp_path)
     code = "import hatch_buildinfo; print(hatch_buildinfo.build_info('fork_app').running_dependencies())"
     output = run(venv / "bin" / "python", "-c", code, cwd=tmp_path).stdout
     assert output.strip() == repr((("idna", idna),))

@@ -64,9 +64,9 @@ def read(path: Path, project: Project) -> list[Locked]:
 
 def _check_version(path: Path, lock_version: object) -> None:
     if not isinstance(lock_version, str):
-        raise LockError(path, "[metadata] has no lock_version; only lock_version 4.x is supported")
+        raise LockError(path, "missing; only lock_version 4.x is supported", entry="[metadata] lock_version")
     if lock_version.split(".")[0] != "4":
-        raise LockError(path, f"unsupported lock_version {lock_version!r}; only 4.x is supported")
+        raise LockError(path, f"unsupported {lock_version!r}; only 4.x is supported", entry="[metadata] lock_version")
 
 
 def _wanted_groups(path: Path, metadata: dict, project: Project) -> set[str]:

@@ -28,7 +28,7 @@ def read(path: Path, project: Project) -> list[Locked]:
         raise LockError(path, "no _meta object: not a Pipfile.lock")
     spec = meta.get("pipfile-spec")
     if spec != SPEC or isinstance(spec, bool):
-        raise LockError(path, f"unsupported pipfile-spec {spec!r}; only {SPEC} is supported")
+        raise LockError(path, f"unsupported {spec!r}; only {SPEC} is supported", entry="_meta pipfile-spec")
     section = data.get(RUNTIME_SECTION)
     if not isinstance(section, dict):
         raise LockError(path, f"no {RUNTIME_SECTION!r} object: not a Pipfile.lock")

@@ -59,7 +59,7 @@ class BuildInfoBuildHook(BuildHookInterface):
         path = self._project_file_option("path")
         if path is None:
             return self._default_path()
-        if not path.endswith(".py") or not self.config["path"].endswith(".py"):
+        if not self.config["path"].endswith(".py"):
             raise ValueError(self._option_error("path", f"must name a `.py` file: {self.config['path']!r}"))
         return path
 
@@ -111,9 +111,9 @@ class BuildInfoBuildHook(BuildHookInterface):
         extras = self.config.get("extras", [])
         if not isinstance(extras, list) or not all(isinstance(extra, str) for extra in extras):
             raise TypeError(self._option_error("extras", f"must be an array of strings, not {extras!r}"))
-        known = self.metadata.core.optional_dependencies
+        known = {locks.normalize_name(name) for name in self.metadata.core.optional_dependencies}
         for extra in extras:
-            if locks.normalize_name(extra) not in {locks.normalize_name(name) for name in known}:
+            if locks.normalize_name(extra) not in known:
                 raise ValueError(self._option_error("extras", f"names an extra the project does not define: {extra!r}"))
         return tuple(extras)
 

@@ -57,7 +57,13 @@ def _read_sdist(path: str) -> BuildInfo:
 
 
 def _read_distribution(name: str) -> BuildInfo:
-    from importlib.metadata import PackageNotFoundError, distribution
+    try:
+        from importlib.metadata import PackageNotFoundError, distribution
+    except ImportError:  # Python 3.7
+        raise InspectError(
+            f"{name}: installed distributions cannot be inspected on Python 3.7 (no importlib.metadata); "
+            "inspect its wheel or sdist instead"
+        ) from None
 
     try:
         dist = distribution(name)

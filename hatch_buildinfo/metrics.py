@@ -78,5 +78,12 @@ class ModInfoCollector(Collector):
 
 
 def register(info: BuildInfo, registry: CollectorRegistry = REGISTRY) -> tuple[BuildInfoCollector, ModInfoCollector]:
-    """Register both collectors; registering the same program twice raises the registry's ValueError."""
-    return BuildInfoCollector(info, registry), ModInfoCollector(info, registry)
+    """Register both collectors, or neither: a clash raises the registry's ValueError and leaves it as it was."""
+    build, mod = BuildInfoCollector(info, registry=None), ModInfoCollector(info, registry=None)
+    registry.register(build)
+    try:
+        registry.register(mod)
+    except ValueError:
+        registry.unregister(build)
+        raise
+    return build, mod

@@ -7,6 +7,8 @@ precomputed metric families, so it does no I/O and no parsing.
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from .info import UNKNOWN, BuildInfo
 from .text import platform_text, python_version
 
@@ -22,7 +24,9 @@ MOD_INFO = "python_mod_info"
 
 
 class BuildInfoCollector(Collector):
-    """`<program>_build_info{version, revision, branch, tag, dirty, pythonversion, os, arch} 1`."""
+    """`<program>_build_info{version, revision, branch, tag, dirty, pythonversion, os, arch} 1`,
+    with `<program>_build_timestamp_seconds` and `<program>_commit_timestamp_seconds` where the dates are known.
+    """
 
     def __init__(self, info: BuildInfo, registry: CollectorRegistry | None = REGISTRY) -> None:
         operating_system, _, arch = platform_text().partition("/")
@@ -44,6 +48,14 @@ class BuildInfoCollector(Collector):
         )
         family.add_metric(list(labels.values()), 1)
         self._families = [family]
+        # Times as numbers, for rules a label cannot serve: "older than N days", "not the newest commit".
+        for name, moment, help_text in (
+            ("build", info.build_date, f"Unix time at which {info.program} was built."),
+            ("commit", info.commit_date, f"Unix time of the commit {info.program} was built from."),
+        ):
+            seconds = _unix_time(moment)
+            if seconds is not None:
+                self._families.append(GaugeMetricFamily(f"{info.program}_{name}_timestamp_seconds", help_text, seconds))
         if registry is not None:
             registry.register(self)
 
@@ -52,6 +64,14 @@ class BuildInfoCollector(Collector):
 
     def collect(self) -> list:
         return self._families
+
+
+def _unix_time(moment: str | None) -> float | None:
+    """Seconds since 1970 of a recorded `YYYY-MM-DDTHH:MM:SSZ`; None for anything else (a free-form override)."""
+    try:
+        return datetime.strptime(moment or "", "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()
+    except ValueError:
+        return None
 
 
 class ModInfoCollector(Collector):

@@ -536,3 +536,16 @@ def test_promtool_accepts_example_app_metrics(example_venv, promtool, tmp_path):
             server.wait()
             raise
     assert status == 0, log.read_text()
+
+
+def test_build_and_commit_times_are_gauges_where_the_dates_are_recorded():
+    dated = INFO.replace(build_date="2026-11-24T15:00:00Z", commit_date="2026-11-24T14:58:03Z")
+    lines = generate_latest(registry_with(dated)).decode().splitlines()
+    assert "# TYPE demo_build_timestamp_seconds gauge" in lines
+    assert "demo_build_timestamp_seconds 1.7955324e+09" in lines  # 1795532400
+    assert "demo_commit_timestamp_seconds 1.795532283e+09" in lines  # 1795532283
+
+
+def test_a_free_form_build_date_gives_no_time_gauge():
+    lines = generate_latest(registry_with(INFO.replace(build_date="20250101-12:00:00"))).decode()
+    assert "timestamp_seconds" not in lines

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import signal
+import socket
 import socketserver
 import sys
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -24,6 +25,10 @@ class OneLineParser(argparse.ArgumentParser):
 
 class ThreadingServer(socketserver.ThreadingMixIn, WSGIServer):
     daemon_threads = True
+
+
+class ThreadingServer6(ThreadingServer):
+    address_family = socket.AF_INET6
 
 
 class QuietHandler(WSGIRequestHandler):
@@ -45,7 +50,8 @@ def serve(host: str, port: int) -> int:
     from .app import application
 
     try:
-        server = make_server(host, port, application, server_class=ThreadingServer, handler_class=QuietHandler)
+        server_class = ThreadingServer6 if ":" in host else ThreadingServer
+        server = make_server(host, port, application, server_class=server_class, handler_class=QuietHandler)
     except (OSError, UnicodeError) as error:
         sys.stderr.write(f"example-app: error: cannot listen on {host}:{port}: {error}\n")
         return 2
@@ -55,7 +61,8 @@ def serve(host: str, port: int) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     address, bound_port = server.server_address[:2]
-    sys.stderr.write(f"example-app: serving /metrics and /buildinfo on http://{address}:{bound_port}\n")
+    shown = f"[{address}]" if ":" in address else address
+    sys.stderr.write(f"example-app: serving /metrics and /buildinfo on http://{shown}:{bound_port}\n")
     sys.stderr.flush()
     try:
         server.serve_forever()

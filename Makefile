@@ -47,8 +47,8 @@ demo: build
 		| grep -E '(example_app_build_info|python_mod_info)'
 
 lint: venv
-	$(BIN)/ruff check hatch_buildinfo example_app tests
-	$(BIN)/ruff format --check hatch_buildinfo example_app tests
+	$(BIN)/ruff check hatch_buildinfo example_app tests bench
+	$(BIN)/ruff format --check hatch_buildinfo example_app tests bench
 
 test: lint
 	$(BIN)/python -m pytest

@@ -1,11 +1,19 @@
 """hatch-buildinfo: a program's build facts, stamped at build time and read at run time.
 
-This package is imported by every service at start-up, so it imports only the data model;
-everything else loads when asked for.
+Every service imports this package at start-up, so it loads only the data model and the
+reader; the text helpers load on first use, and nothing else loads unless asked for.
 """
 
 from .info import BuildInfo
 from .read import build_info
-from .text import json_text, version_text
 
-__all__ = ["BuildInfo", "build_info", "json_text", "version_text"]
+__all__ = ["BuildInfo", "build_context_text", "build_info", "info_text", "json_text", "version_text"]
+_TEXT = ("build_context_text", "info_text", "json_text", "version_text")
+
+
+def __getattr__(name: str) -> object:
+    if name in _TEXT:
+        from . import text
+
+        return getattr(text, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

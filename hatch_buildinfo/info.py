@@ -3,8 +3,7 @@
 Stdlib only, and cheap to import: every service imports it at start-up.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here or in read.py: on the start-up path even that import counts.
 SCHEMA = 1
 UNKNOWN = "unknown"
 
@@ -65,7 +64,7 @@ class BuildInfo:
             object.__setattr__(self, name, values[name])
 
     @classmethod
-    def from_mapping(cls, mapping: dict) -> BuildInfo:
+    def from_mapping(cls, mapping: dict) -> "BuildInfo":
         """Build from a generated module's names; keys of other schemas are ignored."""
         facts = {name: mapping[name] for name in FIELDS if name in mapping}
         return cls(**facts)
@@ -89,7 +88,7 @@ class BuildInfo:
         fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in FIELDS)
         return f"BuildInfo({fields})"
 
-    def replace(self, **facts: object) -> BuildInfo:
+    def replace(self, **facts: object) -> "BuildInfo":
         """A copy with some facts changed."""
         values = dict(zip(FIELDS, self._values()))
         values.update(facts)

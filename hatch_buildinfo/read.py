@@ -1,8 +1,6 @@
 """Read: build info from a generated module, imported or as source text."""
 
-from __future__ import annotations
-
-import importlib
+import sys
 
 from .info import BuildInfo
 
@@ -20,7 +18,8 @@ def build_info(package: str, module: str = DEFAULT_MODULE, *, git: bool = False)
     """
     name = f"{package}.{module}"
     try:
-        generated = importlib.import_module(name)
+        __import__(name)  # importing `importlib` for import_module would cost more than the module itself
+        generated = sys.modules[name]
     except ModuleNotFoundError as error:
         if error.name != name:
             raise

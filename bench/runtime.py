@@ -1,0 +1,414 @@
+"""Run-time cost of hatch-buildinfo: process start-up with the shim, and a Prometheus scrape.
+
+    python bench/runtime.py [--smoke] [--runs N]
+
+1. Start-up, in fresh `python -c` processes, interleaved and repeated, medians:
+   baseline (`pass`), (a) importing a generated `_buildinfo` module with ~30 dependencies,
+   (b) `hatch_buildinfo.build_info()` of that package, (c) `importlib.metadata.version()`,
+   (d) `importlib.metadata.distributions()` read fully (name and version of each, as the
+   `--version` drift check does). Net figures subtract the baseline. Each process also times
+   its own statement with time.perf_counter ("in-proc"), which is far less noisy than the
+   wall-clock difference of two process start-ups.
+2. Scrape: `generate_latest()` of a registry holding BuildInfoCollector + ModInfoCollector,
+   against the same series built with prometheus_client's own Gauge.
+
+Prints figures and ratios against baselines measured in the same run; asserts no timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from functools import partial
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from hatch_buildinfo.info import BuildInfo  # noqa: E402
+from hatch_buildinfo.render import render  # noqa: E402
+
+PACKAGE = "benchapp"
+STARTUP_DEPENDENCIES = 30
+SCRAPE_SIZES = (10, 100, 1_000, 10_000)
+SMOKE_SCRAPE_SIZES = (10, 100)
+SHIM_GOAL_MS = 1.0
+DISTRIBUTIONS_GOAL_RATIO = 20.0
+SCRAPE_GOAL_DEPS, SCRAPE_GOAL_MS = 1_000, 2.0
+
+# Each process times its own statement, then prints its peak RSS (VmHWM, KiB; Linux) and the seconds
+# the statement took as its last line.
+WRAPPER = """\
+import time
+_t0 = time.perf_counter()
+{body}
+_t1 = time.perf_counter() - _t0
+try:
+    _peak = [line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM:")][0]
+except (OSError, IndexError):
+    _peak = "0"
+print(_peak, _t1)
+"""
+READ_ALL = "[(d.metadata['Name'], d.version) for d in importlib.metadata.distributions()]"
+PROBE = (
+    "import importlib.metadata, json, sys\n"
+    "names = [d.metadata['Name'] for d in importlib.metadata.distributions()]\n"
+    "print(json.dumps({'names': names, 'python': sys.version.split()[0], 'prefix': sys.prefix}))\n"
+)
+
+
+def machine_text() -> str:
+    model = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    try:
+        from importlib.metadata import version
+
+        prometheus = version("prometheus_client")
+    except Exception:
+        prometheus = "not installed"
+    today = datetime.date.today().isoformat()
+    python = sys.version.split()[0]
+    return f"machine: nproc={os.cpu_count()}, {model}; Python {python}; prometheus_client {prometheus}; {today}"
+
+
+def bench_info(dependencies: int, markers: bool = True) -> BuildInfo:
+    """A realistic build: full revision, tag, dates; a few dependencies under a marker."""
+    entries = []
+    for index in range(dependencies):
+        entry = (f"dependency-{index:05d}", f"{index % 7}.{index % 13}.{index % 5}")
+        if markers and index % 10 == 9:
+            entry += ('python_version >= "3.8"',)
+        entries.append(entry)
+    return BuildInfo(
+        PACKAGE,
+        "1.4.2",
+        revision="3f2c1a9e0d7b6c5a4f3e2d1c0b9a8f7e6d5c4b3a",
+        branch="main",
+        dirty=False,
+        tag="v1.4.2",
+        commit_date="2026-11-24T14:58:03Z",
+        build_user="ci",
+        build_date="2026-11-24T15:00:00Z",
+        dependencies=entries,
+    )
+
+
+def median_ms(seconds: list[float]) -> float:
+    return statistics.median(seconds) * 1000
+
+
+def ratio_text(numerator: float, denominator: float) -> str:
+    return f"{numerator / denominator:.1f}x" if denominator > 0 else "n/a"
+
+
+def verdict(met: bool) -> str:
+    return "met" if met else "MISSED"
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. Start-up
+
+
+def child_environment(pythonpath: list[str]) -> dict[str, str]:
+    environ = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("PYTHON", "BUILDINFO_")) and key != "VIRTUAL_ENV"
+    }
+    environ["PYTHONPATH"] = os.pathsep.join(pythonpath)
+    return environ
+
+
+def run_child(python: str, code: str, cwd: str, environ: dict[str, str]) -> tuple[float, float, float, str]:
+    """Wall seconds, in-process seconds, peak RSS in MiB and output of one fresh process running `code`."""
+    start = time.perf_counter()
+    result = subprocess.run(
+        [python, "-c", code], cwd=cwd, env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    wall = time.perf_counter() - start
+    text = result.stdout.decode("utf-8", "replace")
+    if result.returncode != 0:
+        raise RuntimeError(f"{python} -c {code!r} exited {result.returncode}:\n{text}")
+    peak, in_process = text.strip().splitlines()[-1].split()
+    return wall, float(in_process), int(peak) / 1024, text
+
+
+def make_package(directory: Path) -> None:
+    package = directory / PACKAGE
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "_buildinfo.py").write_text(render(bench_info(STARTUP_DEPENDENCIES)), encoding="utf-8")
+
+
+def probe(python: str, work: Path, environ: dict[str, str]) -> dict:
+    output = run_child(python, PROBE + "print(0, 0)", str(work), environ)[3]
+    return json.loads(output.splitlines()[0])
+
+
+def metadata_directories(site_packages: Path) -> list[Path]:
+    return sorted(
+        path for path in site_packages.iterdir() if path.suffix in (".dist-info", ".egg-info") and path.is_dir()
+    )
+
+
+def environments(work: Path, environ: dict[str, str]) -> list[dict]:
+    """This env, and a fresh venv holding the base interpreter's installed metadata when that has more.
+
+    The second venv gets copies of the base interpreter's real `.dist-info`/`.egg-info` directories
+    and nothing else: distributions() reads exactly those, while the packages' `.pth` start-up hooks
+    (which preload modules such as importlib.resources in every process) stay out, so its baseline is
+    a plain interpreter's.
+    """
+    found = [{"label": "this env", "python": sys.executable}]
+    base = getattr(sys, "_base_executable", None) or sys.executable
+    purelib = subprocess.run(
+        [base, "-I", "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    source = metadata_directories(Path(purelib)) if os.path.isdir(purelib) else []
+    wide = work / "wide-venv"
+    subprocess.run([base, "-m", "venv", "--without-pip", str(wide)], check=True, env=child_environment([]))
+    site_packages = Path(
+        subprocess.run(
+            [str(wide / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    )
+    for directory in source:
+        shutil.copytree(directory, site_packages / directory.name)
+    found.append({"label": "venv with copied metadata", "python": str(wide / "bin" / "python")})
+    for env in found:
+        facts = probe(env["python"], work, environ)
+        env["distributions"] = len(facts["names"])
+        env["python_version"] = facts["python"]
+        env["prefix"] = facts["prefix"]
+        env["dist"] = "pip" if "pip" in facts["names"] else (facts["names"] or ["hatch-buildinfo"])[0]
+    if found[1]["distributions"] <= found[0]["distributions"]:
+        print(f"   (the base interpreter has no more distributions than this env: {found[1]['distributions']})")
+        found.pop()
+    return found
+
+
+def startup_cases(dist: str, distributions: int) -> list[tuple[str, str, str]]:
+    return [
+        ("baseline", "python -c pass", "pass"),
+        ("a", f"import {PACKAGE}._buildinfo ({STARTUP_DEPENDENCIES} deps)", f"import {PACKAGE}._buildinfo"),
+        (
+            "b",
+            f"hatch_buildinfo.build_info({PACKAGE!r})",
+            f"import hatch_buildinfo\nhatch_buildinfo.build_info({PACKAGE!r})",
+        ),
+        (
+            "c",
+            f"importlib.metadata.version({dist!r})",
+            f"import importlib.metadata\nimportlib.metadata.version({dist!r})",
+        ),
+        ("d", f"distributions() read fully ({distributions} dists)", f"import importlib.metadata\n{READ_ALL}"),
+    ]
+
+
+def check_shim(env: dict, work: Path, environ: dict[str, str]) -> None:
+    """The shim must read the generated module, not fall back to metadata: else (b) measures the wrong thing."""
+    code = (
+        f"import hatch_buildinfo\ni = hatch_buildinfo.build_info({PACKAGE!r})\n"
+        "print(len(i.dependencies), i.revision)\nprint(0, 0)"
+    )
+    first = run_child(env["python"], code, str(work), environ)[3].splitlines()[0]
+    expected = f"{STARTUP_DEPENDENCIES} {bench_info(0).revision}"
+    if first != expected:
+        raise RuntimeError(f"{env['label']}: build_info read {first!r}, expected {expected!r}")
+
+
+def bench_startup(runs: int, warmup: int) -> None:
+    print(f"== Start-up: fresh `python -c` processes, {runs} interleaved runs of each, medians ==")
+    print(
+        "   net = minus the baseline; in-proc = the statement timed inside the process; RSS = peak resident set (VmHWM)"
+    )
+    with tempfile.TemporaryDirectory(prefix="bench-runtime-") as temporary:
+        work = Path(temporary)
+        make_package(work)
+        environ = child_environment([str(work), str(ROOT)])
+        found = environments(work, environ)
+        rng = random.Random(20261124)
+        results = {}
+        for env in found:
+            check_shim(env, work, environ)
+            env["cases"] = startup_cases(env["dist"], env["distributions"])
+            for key, _, _ in env["cases"]:
+                results[env["label"], key] = []
+        jobs = [(env, key, WRAPPER.format(body=body)) for env in found for key, _, body in env["cases"]]
+        for round_ in range(warmup + runs):
+            rng.shuffle(jobs)
+            for env, key, code in jobs:
+                measured = run_child(env["python"], code, str(work), environ)
+                if round_ >= warmup:
+                    results[env["label"], key].append(measured[:3])
+        for env in found:
+            print()
+            print(f"env: {env['label']} ({env['prefix']}, Python {env['python_version']}), ", end="")
+            print(f"{env['distributions']} distributions")
+            print(f"  {'case':<50} {'wall ms':>8} {'net ms':>8} {'in-proc ms':>10} {'RSS MiB':>8}")
+            figures = {}
+            for key, label, _ in env["cases"]:
+                measured = results[env["label"], key]
+                wall = median_ms([m[0] for m in measured])
+                in_process = median_ms([m[1] for m in measured])
+                rss = statistics.median(m[2] for m in measured)
+                figures[key] = (wall, in_process)
+                name = label if key == "baseline" else f"({key}) {label}"
+                net = "" if key == "baseline" else f"{wall - figures['baseline'][0]:8.2f}"
+                print(f"  {name:<50} {wall:8.2f} {net:>8} {in_process:10.3f} {rss:8.1f}")
+            base = figures["baseline"][0]
+            net = {key: figures[key][0] - base for key in figures}
+            inproc = {key: figures[key][1] for key in figures}
+            overhead_wall, overhead_in = net["b"] - net["a"], inproc["b"] - inproc["a"]
+            print(
+                f"  shim overhead over the module alone, (b)-(a): {overhead_wall:.2f} ms wall, "
+                f"{overhead_in:.3f} ms in-proc  (goal < {SHIM_GOAL_MS:g} ms: "
+                f"{verdict(overhead_wall < SHIM_GOAL_MS)} wall, {verdict(overhead_in < SHIM_GOAL_MS)} in-proc)"
+            )
+            print(
+                f"  distributions()/shim, (d)/(b): {ratio_text(net['d'], net['b'])} net wall, "
+                f"{ratio_text(inproc['d'], inproc['b'])} in-proc  (goal >= {DISTRIBUTIONS_GOAL_RATIO:g}x: "
+                f"{verdict(net['b'] > 0 and net['d'] / net['b'] >= DISTRIBUTIONS_GOAL_RATIO)} wall, "
+                f"{verdict(inproc['b'] > 0 and inproc['d'] / inproc['b'] >= DISTRIBUTIONS_GOAL_RATIO)} in-proc)"
+            )
+            print(
+                f"  version()/shim, (c)/(b): {ratio_text(net['c'], net['b'])} net wall, "
+                f"{ratio_text(inproc['c'], inproc['b'])} in-proc"
+            )
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. Scrape
+
+
+def scrape_runs(size: int, smoke: bool) -> int:
+    if smoke:
+        return 5
+    return max(30, min(3_000, 300_000 // size))
+
+
+def gauges_like(families: list, registry, gauge_class) -> None:
+    """The same series as `families`, made the way an application would with prometheus_client's Gauge."""
+    for family in families:
+        labelnames = list(family.samples[0].labels) if family.samples else []
+        gauge = gauge_class(family.name, family.documentation, labelnames=labelnames, registry=registry)
+        for sample in family.samples:
+            (gauge.labels(**sample.labels) if labelnames else gauge).set(sample.value)
+
+
+def bench_scrape(sizes: tuple[int, ...], smoke: bool) -> None:
+    from prometheus_client import CollectorRegistry, Gauge, generate_latest
+
+    from hatch_buildinfo.metrics import BuildInfoCollector, ModInfoCollector
+
+    print()
+    print("== Scrape: generate_latest(registry), BuildInfoCollector + ModInfoCollector vs prometheus_client Gauge ==")
+    print(
+        "   medians of interleaved runs; ratio = ours / Gauge; set-up = making the collectors or Gauge children once;"
+    )
+    print("   what-if = not in hatch_buildinfo: build_info rendered per scrape + python_mod_info bytes rendered once")
+    print(
+        f"  {'deps':>6} {'runs':>5} {'ours ms':>9} {'Gauge ms':>9} {'ratio':>6} {'us/series':>9} "
+        f"{'what-if ms':>10} {'ours set-up ms':>14} {'Gauge set-up ms':>15} {'same bytes':>10}"
+    )
+    # Warm up: first calls import what they need (strptime, for one); set-up figures are the steady cost.
+    warm = bench_info(1, markers=False)
+    gauges_like(
+        [*BuildInfoCollector(warm, registry=None).collect(), *ModInfoCollector(warm, registry=None).collect()],
+        CollectorRegistry(),
+        Gauge,
+    )
+    goal_line = None
+    for size in sizes:
+        info = bench_info(size, markers=False)
+
+        start = time.perf_counter()
+        ours = CollectorRegistry()
+        build_collector = BuildInfoCollector(info, registry=ours)
+        mod_collector = ModInfoCollector(info, registry=ours)
+        ours_setup = time.perf_counter() - start
+
+        families = [*build_collector.collect(), *mod_collector.collect()]
+        series = sum(len(family.samples) for family in families)
+        start = time.perf_counter()
+        theirs = CollectorRegistry()
+        gauges_like(families, theirs, Gauge)
+        theirs_setup = time.perf_counter() - start
+
+        build_only = CollectorRegistry()
+        BuildInfoCollector(info, registry=build_only)
+        mod_only = CollectorRegistry()
+        ModInfoCollector(info, registry=mod_only)
+        mod_bytes = generate_latest(mod_only)
+
+        def what_if(build_only=build_only, mod_bytes=mod_bytes) -> bytes:
+            return generate_latest(build_only) + mod_bytes
+
+        expected = generate_latest(ours)
+        same = expected == generate_latest(theirs) == what_if()
+        runs = scrape_runs(size, smoke)
+        timings = {"ours": [], "theirs": [], "what-if": []}
+        scrapes = {
+            "ours": partial(generate_latest, ours),
+            "theirs": partial(generate_latest, theirs),
+            "what-if": what_if,
+        }
+        for _ in range(runs):
+            for key, scrape in scrapes.items():
+                start = time.perf_counter()
+                scrape()
+                timings[key].append(time.perf_counter() - start)
+        ours_ms, theirs_ms, what_if_ms = (median_ms(timings[key]) for key in ("ours", "theirs", "what-if"))
+        print(
+            f"  {size:>6} {runs:>5} {ours_ms:9.3f} {theirs_ms:9.3f} {ours_ms / theirs_ms:5.2f}x "
+            f"{ours_ms * 1000 / series:9.2f} {what_if_ms:10.3f} {ours_setup * 1000:14.2f} "
+            f"{theirs_setup * 1000:15.2f} {'yes' if same else 'NO':>10}"
+        )
+        if size == SCRAPE_GOAL_DEPS:
+            goal_line = (
+                f"  {SCRAPE_GOAL_DEPS:,} deps: {ours_ms:.3f} ms per scrape (goal < {SCRAPE_GOAL_MS:g} ms: "
+                f"{verdict(ours_ms < SCRAPE_GOAL_MS)}); what-if {what_if_ms:.3f} ms "
+                f"({verdict(what_if_ms < SCRAPE_GOAL_MS)})"
+            )
+    if goal_line:
+        print(goal_line)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes and few runs, a few seconds in all")
+    parser.add_argument("--runs", type=int, help="start-up runs per case (default 40, 3 with --smoke)")
+    options = parser.parse_args(argv)
+    runs = options.runs or (3 if options.smoke else 40)
+    print(machine_text())
+    print()
+    bench_startup(runs=runs, warmup=1 if options.smoke else 3)
+    bench_scrape(SMOKE_SCRAPE_SIZES if options.smoke else SCRAPE_SIZES, options.smoke)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -236,3 +236,30 @@ def example_venv(example_wheel, locked_versions, wheelhouse, tmp_path_factory) -
     """example_app installed with exactly the versions its lock pins."""
     venv = tmp_path_factory.mktemp("example") / "venv"
     return install(example_wheel, venv, wheelhouse, "--constraint", locked_versions["constraints"])
+
+
+def debian_prometheus(program: str) -> str:
+    """`program` (prometheus, promtool) from Debian's `prometheus` package, installed when missing and we are root.
+
+    Outside CI, without root and without the package, the test skips with one line; in CI it never skips.
+    """
+    found = shutil.which(program)
+    if found:
+        return found
+    if not (hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get")):
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{program} is missing and CI=true: install the Debian package `prometheus`")
+        pytest.skip(f"{program} not found; install the Debian package `prometheus` (needs root and apt-get)")
+    environ = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    for command in (["apt-get", "update"], ["apt-get", "install", "-y", "--no-install-recommends", "prometheus"]):
+        result = subprocess.run(command, env=environ, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        if result.returncode != 0:
+            pytest.fail(f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    found = shutil.which(program)
+    assert found, f"apt-get installed `prometheus` but {program} is not on PATH"
+    return found
+
+
+@pytest.fixture(scope="session")
+def promtool() -> str:
+    return debian_prometheus("promtool")

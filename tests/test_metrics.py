@@ -7,7 +7,6 @@ import builtins
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -451,30 +450,6 @@ def test_concurrent_scrapes_while_the_shim_is_used(tmp_path, monkeypatch):
 
 
 # --- promtool on example_app's real /metrics --------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def promtool() -> str:
-    """promtool, from the Debian package `prometheus`; installed here when missing and we are root."""
-    found = shutil.which("promtool")
-    if found:
-        return found
-    in_ci = os.environ.get("CI", "").lower() == "true"
-    if not (hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get")):
-        if in_ci:
-            pytest.fail("promtool is missing and CI=true: install the Debian package `prometheus`")
-        pytest.skip("promtool not found; install the Debian package `prometheus` (needs root and apt-get)")
-    environ = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for command in (
-        ["apt-get", "update"],
-        ["apt-get", "install", "-y", "--no-install-recommends", "prometheus"],
-    ):
-        result = subprocess.run(command, env=environ, capture_output=True, text=True)
-        if result.returncode != 0:
-            pytest.fail(f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
-    found = shutil.which("promtool")
-    assert found, "apt-get installed `prometheus` but promtool is not on PATH"
-    return found
 
 
 def _served_port(server: subprocess.Popen, log: Path) -> int:

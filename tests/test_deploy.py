@@ -1,0 +1,266 @@
+"""deploy/: the example Prometheus configuration, its rules and their unit tests, and the Grafana dashboard,
+all checked by Debian's promtool (2.42).
+
+promtool has no command that parses a lone PromQL expression, so every dashboard query is put into a
+temporary rules file: `promtool check rules` parses it, and `promtool test rules` evaluates it over a
+small fleet and compares its answer with the one written here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DEPLOY = ROOT / "deploy"
+MODULE = "requests"  # what the dashboard's $module stands for in these tests
+
+
+def run_promtool(promtool: str, *arguments: str | os.PathLike) -> subprocess.CompletedProcess:
+    return subprocess.run([promtool, *map(str, arguments)], capture_output=True, text=True, cwd=ROOT)
+
+
+def explain(result: subprocess.CompletedProcess) -> str:
+    return f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
+
+
+# --- (a) the shipped files ---------------------------------------------------------------------------
+
+
+def test_config_is_valid(promtool):
+    result = run_promtool(promtool, "check", "config", DEPLOY / "prometheus.yml")
+    assert result.returncode == 0, explain(result)
+    assert "1 rule files found" in result.stdout, explain(result)
+
+
+def test_rules_are_valid(promtool):
+    result = run_promtool(promtool, "check", "rules", DEPLOY / "rules.yml")
+    assert result.returncode == 0, explain(result)
+
+
+def test_rule_unit_tests_pass(promtool):
+    result = run_promtool(promtool, "test", "rules", DEPLOY / "rules_test.yml")
+    assert result.returncode == 0, explain(result)
+    assert "SUCCESS" in result.stdout, explain(result)
+
+
+def test_every_alert_is_tested_firing_and_not_firing():
+    """Each alert in rules.yml has `for:`, a severity, a summary and a description, and rules_test.yml
+    expects it both with alerts and with `exp_alerts: []`."""
+    rules = (DEPLOY / "rules.yml").read_text(encoding="utf-8")
+    tests = (DEPLOY / "rules_test.yml").read_text(encoding="utf-8")
+    alerts = re.findall(r"^\s*- alert: (\w+)$", rules, flags=re.MULTILINE)
+    assert sorted(alerts) == sorted(
+        [
+            "PythonModuleVersionSpread",
+            "PythonModuleBadVersion",
+            "ServiceNotOnNewestRevision",
+            "BuildOlderThanNDays",
+            "DirtyBuildInProduction",
+        ]
+    )
+    for block in re.split(r"^\s*- (?=alert:|record:)", rules, flags=re.MULTILINE)[1:]:
+        if block.startswith("alert:"):
+            for needed in (
+                "\n        for: ",
+                "\n          severity: ",
+                "\n          summary: ",
+                "\n          description: ",
+            ):
+                assert needed in block, f"{block.splitlines()[0]} has no {needed.strip()}"
+    cases = re.findall(r"alertname: (\w+)\n\s+exp_alerts:( \[\])?", tests)
+    for alert in alerts:
+        assert (alert, " []") in cases, f"no test expects {alert} not to fire"
+        assert (alert, "") in cases, f"no test expects {alert} to fire"
+
+
+# --- (b) negative controls: the unit tests can fail ----------------------------------------------------
+
+
+def copy_deploy(tmp_path: Path) -> tuple[Path, Path]:
+    """rules.yml and rules_test.yml side by side in `tmp_path`, so the test file's `rules.yml` is the copy."""
+    rules, tests = tmp_path / "rules.yml", tmp_path / "rules_test.yml"
+    shutil.copy(DEPLOY / "rules.yml", rules)
+    shutil.copy(DEPLOY / "rules_test.yml", tests)
+    return rules, tests
+
+
+def replace_first(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) >= 1, f"{old!r} is not in {path.name}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_a_flipped_expectation_fails(promtool, tmp_path):
+    """The spread alert, still pending at 59m, expected to fire then."""
+    _, tests = copy_deploy(tmp_path)
+    pending = "alertname: PythonModuleVersionSpread\n        exp_alerts: []\n"
+    firing = (
+        "alertname: PythonModuleVersionSpread\n        exp_alerts: [{exp_labels: {severity: warning, name: idna}}]\n"
+    )
+    replace_first(tests, pending, firing)
+    result = run_promtool(promtool, "test", "rules", tests)
+    assert result.returncode == 1, explain(result)
+    assert "alertname: PythonModuleVersionSpread, time: 59m" in result.stdout + result.stderr, explain(result)
+
+
+def test_a_spread_threshold_of_3_inclusive_fails(promtool, tmp_path):
+    """The spread alert must fire above 3 versions and not at 3: `>= 3` breaks the test of certifi at 3."""
+    rules, tests = copy_deploy(tmp_path)
+    replace_first(rules, "expr: python_mod:versions:count > 3", "expr: python_mod:versions:count >= 3")
+    result = run_promtool(promtool, "test", "rules", tests)
+    assert result.returncode == 1, explain(result)
+    assert 'name="certifi"' in result.stdout + result.stderr, explain(result)
+
+
+def test_check_rules_rejects_a_bad_expression(promtool, tmp_path):
+    """`promtool check rules` parses expressions, which is what the dashboard check below relies on."""
+    rules = tmp_path / "bad.yml"
+    rules.write_text(json.dumps({"groups": [{"name": "g", "rules": [{"record": "r", "expr": "count by (x (y)"}]}]}))
+    result = run_promtool(promtool, "check", "rules", rules)
+    assert result.returncode == 1, explain(result)
+
+
+# --- (c) the dashboard -------------------------------------------------------------------------------
+
+# A small fleet: three example_app instances (revisions aaa, aaa, bbb; 8002 dirty and a commit behind;
+# 8000 built 31 days before t=0, promtool's clock starting at 0) and one other_app instance.
+EXAMPLE = 'job="example_app", instance="127.0.0.1:{}"'
+BUILD_LABELS = 'version="0.1.0", branch="main", pythonversion="3.11.7", os="linux", arch="x86_64"'
+FLEET: dict[str, int] = {}
+for _port, _revision, _dirty, _commit, _build, _requests, _idna in [
+    ("8000", "aaa", "false", 1700000000, -31 * 86400, "2.32.3", "3.4"),
+    ("8001", "aaa", "false", 1700000000, -86400, "2.32.3", "3.6"),
+    ("8002", "bbb", "true", 1690000000, -86400, "2.31.0", "3.7"),
+]:
+    _target = EXAMPLE.format(_port)
+    FLEET[f'example_app_build_info{{{_target}, revision="{_revision}", dirty="{_dirty}", {BUILD_LABELS}}}'] = 1
+    FLEET[f"example_app_commit_timestamp_seconds{{{_target}}}"] = _commit
+    FLEET[f"example_app_build_timestamp_seconds{{{_target}}}"] = _build
+    for _name, _version in [("requests", _requests), ("idna", _idna)]:
+        FLEET[f'python_mod_info{{{_target}, program="example_app", name="{_name}", version="{_version}"}}'] = 1
+for _name, _version in [("requests", "2.32.3"), ("idna", "3.10")]:
+    _target = 'job="other_app", instance="127.0.0.1:8100"'
+    FLEET[f'python_mod_info{{{_target}, program="other_app", name="{_name}", version="{_version}"}}'] = 1
+
+EVAL_TIME = "10m"
+# What each panel must show for FLEET at EVAL_TIME, with $module = requests.
+EXPECTED = {
+    "example_app instances by revision": {'{revision="aaa"}': 2, '{revision="bbb"}': 1},
+    "example_app instances behind their job's newest commit": {
+        '{job="example_app", instance="127.0.0.1:8002"}': 10000000,
+    },
+    "example_app builds older than 30 days": {'{job="example_app", instance="127.0.0.1:8000"}': 2678400 + 600},
+    "example_app dirty builds": {
+        f'example_app_build_info{{{EXAMPLE.format("8002")}, revision="bbb", dirty="true", {BUILD_LABELS}}}': 1,
+    },
+    "Distinct versions of $module": {'{name="requests"}': 2},
+    "Versions of $module across the fleet": {
+        '{name="requests", version="2.32.3"}': 3,
+        '{name="requests", version="2.31.0"}': 1,
+    },
+    "Programs running $module": {
+        '{name="requests", version="2.32.3", program="example_app"}': 2,
+        '{name="requests", version="2.32.3", program="other_app"}': 1,
+        '{name="requests", version="2.31.0", program="example_app"}': 1,
+    },
+    # from rules.yml's recording rule
+    "Modules by version spread": {
+        'python_mod:versions:count{name="idna"}': 4,
+        'python_mod:versions:count{name="requests"}': 2,
+    },
+}
+
+
+def panels(container: dict) -> list[dict]:
+    """Every panel, including those inside collapsed rows."""
+    found = []
+    for panel in container.get("panels", []):
+        found.append(panel)
+        found.extend(panels(panel))
+    return found
+
+
+@pytest.fixture(scope="module")
+def dashboard() -> dict:
+    return json.loads((DEPLOY / "grafana-dashboard.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def queries(dashboard) -> list[tuple[str, str]]:
+    """(panel title, expr) for every target of every panel that has targets."""
+    found = []
+    for panel in panels(dashboard):
+        for target in panel.get("targets", []):
+            found.append((panel["title"], target.get("expr", "")))
+    return found
+
+
+def test_dashboard_shape(dashboard, queries):
+    assert dashboard["schemaVersion"] >= 36
+    variables = {variable["name"]: variable for variable in dashboard["templating"]["list"]}
+    assert variables["DS_PROMETHEUS"]["type"] == "datasource"
+    assert variables["DS_PROMETHEUS"]["query"] == "prometheus"
+    assert variables["module"]["definition"] == "label_values(python_mod_info, name)"
+    for panel in panels(dashboard):
+        if panel.get("type") != "row":
+            assert panel["datasource"] == {"type": "prometheus", "uid": "${DS_PROMETHEUS}"}, panel["title"]
+    ids = [panel["id"] for panel in panels(dashboard)]
+    assert len(ids) == len(set(ids)), "panel ids repeat"
+    assert len(queries) >= 6
+    for title, expr in queries:
+        assert expr.strip(), f"{title}: empty expr"
+        # Only $module may be left for Grafana to fill in: no $__range, $__interval, ${...}.
+        assert not re.search(r"\$(?!module\b)", expr), f"{title}: a Grafana variable other than $module: {expr}"
+    assert set(EXPECTED) == {title for title, _ in queries}, "every panel needs its expected answer in EXPECTED"
+
+
+def test_dashboard_queries_parse_and_answer(promtool, queries, tmp_path):
+    """Each panel's query, $module filled in, parses (check rules), evaluates without error at every step
+    next to rules.yml's own rules (a failing rule fails `test rules`), and gives the expected answer."""
+    exprs = [(title, expr.replace("$module", MODULE)) for title, expr in queries]
+    recording = [{"record": f"dashboard:query_{index}", "expr": expr} for index, (_, expr) in enumerate(exprs)]
+    dashboard_rules = tmp_path / "dashboard_rules.yml"
+    # JSON is YAML: no YAML library needed.
+    dashboard_rules.write_text(json.dumps({"groups": [{"name": "dashboard", "rules": recording}]}, indent=2))
+    result = run_promtool(promtool, "check", "rules", dashboard_rules)
+    assert result.returncode == 0, explain(result)
+    assert f"{len(exprs)} rules found" in result.stdout, explain(result)
+
+    test = {
+        "rule_files": [str(DEPLOY / "rules.yml"), str(dashboard_rules)],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": [{"series": series, "values": f"{value}x20"} for series, value in FLEET.items()],
+                "promql_expr_test": [
+                    {
+                        "expr": expr,
+                        "eval_time": EVAL_TIME,
+                        "exp_samples": [
+                            {"labels": labels, "value": value} for labels, value in EXPECTED[title].items()
+                        ],
+                    }
+                    for title, expr in exprs
+                ],
+            }
+        ],
+    }
+    test_file = tmp_path / "dashboard_test.yml"
+    test_file.write_text(json.dumps(test, indent=2))
+    result = run_promtool(promtool, "test", "rules", test_file)
+    assert result.returncode == 0, explain(result)
+    assert "SUCCESS" in result.stdout, explain(result)
+
+    # Negative control: the same harness fails on a wrong answer.
+    test["tests"][0]["promql_expr_test"][0]["exp_samples"][0]["value"] += 1
+    test_file.write_text(json.dumps(test, indent=2))
+    result = run_promtool(promtool, "test", "rules", test_file)
+    assert result.returncode == 1, explain(result)

@@ -6,7 +6,7 @@ WHEELHOUSE := build/wheelhouse
 # Builds of example_app take the hook and its build needs from the wheelhouse, never an index.
 OFFLINE := PIP_NO_INDEX=1 PIP_FIND_LINKS=$(CURDIR)/$(WHEELHOUSE) UV_NO_INDEX=1 UV_FIND_LINKS=$(CURDIR)/$(WHEELHOUSE)
 
-.PHONY: venv wheelhouse build lock demo test test-pythons bench lint clean
+.PHONY: venv wheelhouse build lock demo fleet prometheus test test-pythons bench lint clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,16 @@ demo: build
 	@echo '# what `example-app serve` exposes on /metrics, build-info series only:'
 	@$(VENV)/demo/bin/python -c 'import example_app.app, prometheus_client; print(prometheus_client.generate_latest().decode())' \
 		| grep -E '(example_app_build_info|python_mod_info)'
+
+# Debian's prometheus (it brings promtool too), installed when missing and we are root.
+prometheus:
+	@command -v prometheus >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq \
+		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; } \
+		|| { echo "make: install Debian's prometheus package (needs root)" >&2; exit 2; }
+
+# A fleet of example_app builds scraped by a real Prometheus on loopback; stops all it starts.
+fleet: venv prometheus
+	$(BIN)/python deploy/fleet.py
 
 lint: venv
 	$(BIN)/ruff check hatch_buildinfo example_app tests bench

@@ -1,0 +1,255 @@
+"""A fleet of example_app builds scraped by a real Prometheus, answering the article's questions.
+
+    python deploy/fleet.py            (what `make fleet` runs)
+
+Builds example_app once per member — a stamped revision and branch (the BUILDINFO_* overrides)
+and a lock that pins its own prometheus-client — installs each build in a venv of its own, serves
+each on a loopback port, starts Debian's `prometheus` scraping them every second, prints the
+answers, and stops everything it started, also on Ctrl-C, SIGTERM and failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MODULE = "prometheus-client"  # the module whose versions the fleet spreads
+NEWEST = "2222222222222222222222222222222222222222"
+STALE = "1111111111111111111111111111111111111111"
+DEADLINE = 30.0  # seconds any one wait may take
+
+# The article's questions, with X the module above.
+QUESTIONS = {
+    "how many versions of X run": f'count(count by (version)(python_mod_info{{name="{MODULE}"}}))',
+    "which versions, how many series each": f'count by (version)(python_mod_info{{name="{MODULE}"}})',
+    "too much version spread (> 3)": f'count(count by (version)(python_mod_info{{name="{MODULE}"}})) > 3',
+    "who has not deployed the update": "count(example_app_build_info) by (revision)",
+}
+
+
+@dataclass(frozen=True)
+class Member:
+    """One service of the fleet: what its build is stamped with, and the module version its lock pins."""
+
+    name: str
+    revision: str
+    branch: str
+    pinned: str | None  # None: example_app's committed uv.lock
+
+
+MEMBERS = (
+    Member("a", NEWEST, "main", None),
+    Member("b", NEWEST, "main", None),
+    Member("c", NEWEST, "main", "0.21.1"),
+    Member("d", STALE, "release/0.x", "0.21.0"),
+    Member("e", STALE, "release/0.x", "0.20.0"),
+)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def run(*command: object, cwd: Path, env: dict[str, str] | None = None) -> str:
+    result = subprocess.run([str(part) for part in command], cwd=cwd, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(map(str, command))} failed:\n{result.stdout}{result.stderr}")
+    return result.stdout
+
+
+def wait_for(what: str, answer):
+    """Poll `answer()` until it returns something true, for at most DEADLINE seconds."""
+    deadline = time.monotonic() + DEADLINE
+    while True:
+        result = answer()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"gave up waiting for {what}")
+        time.sleep(0.2)
+
+
+def answers_http(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+class Fleet:
+    """The members and the Prometheus scraping them; a context manager that stops all it started."""
+
+    def __init__(self, workdir: Path, uv: str, prometheus: str) -> None:
+        self.workdir = workdir
+        self.uv = uv
+        self.prometheus_binary = prometheus
+        self.venvs: dict[str, Path] = {}
+        self.ports = {member.name: free_port() for member in MEMBERS}
+        self.processes: dict[str, subprocess.Popen] = {}
+        self.prometheus_url = ""
+
+    def __enter__(self) -> Fleet:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for name in list(self.processes):
+            self._stop(name)
+
+    # Building
+
+    def build(self) -> None:
+        for member in MEMBERS:
+            self.venvs[member.name] = self._build_member(member)
+
+    def _build_member(self, member: Member) -> Path:
+        """example_app stamped for `member`, with its own lock, installed in its own venv."""
+        source = self.workdir / member.name / "example_app"
+        shutil.copytree(ROOT / "example_app", source, ignore=shutil.ignore_patterns("_buildinfo.py", "__pycache__"))
+        pyproject = source / "pyproject.toml"
+        pyproject.write_text(pyproject.read_text().replace('path = ".."', f'path = "{ROOT.as_posix()}"'))
+        if member.pinned:
+            run(self.uv, "lock", "--quiet", "--upgrade-package", f"{MODULE}=={member.pinned}", cwd=source)
+        stamp = dict(os.environ, BUILDINFO_REVISION=member.revision, BUILDINFO_BRANCH=member.branch)
+        dist = source.parent / "dist"
+        run(sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", dist, source, cwd=source, env=stamp)
+        constraints = source.parent / "locked.txt"
+        run(self.uv, "export", "--quiet", "--frozen", "--no-dev", "--no-emit-project", "--no-emit-package",
+            "hatch-buildinfo", "--no-hashes", "--output-file", constraints, cwd=source)  # fmt: skip
+        venv = source.parent / "venv"
+        run(self.uv, "venv", "--quiet", "--python", sys.executable, venv, cwd=source)
+        (wheel,) = dist.glob("*.whl")
+        run(self.uv, "pip", "install", "--quiet", "--python", venv, "--constraint", constraints, ROOT, wheel,
+            cwd=source)  # fmt: skip
+        return venv
+
+    # Running
+
+    def start(self) -> None:
+        for member in MEMBERS:
+            self.start_member(member.name)
+        self._start_prometheus()
+
+    def start_member(self, name: str) -> None:
+        port = self.ports[name]
+        command = [self.venvs[name] / "bin" / "example-app", "serve", "--host", "127.0.0.1", "--port", str(port)]
+        self._spawn(name, command)
+        wait_for(f"member {name} on port {port}", lambda: answers_http(f"http://127.0.0.1:{port}/buildinfo"))
+
+    def stop_member(self, name: str) -> None:
+        self._stop(name)
+
+    def _start_prometheus(self) -> None:
+        rules = (ROOT / "deploy" / "rules.yml").read_text()
+        # Evaluate every rule each second, so recorded series exist within the test's time.
+        (self.workdir / "rules.yml").write_text(re.sub(r"(?m)^(\s+interval:) \S+$", r"\1 1s", rules))
+        targets = ", ".join(f'"127.0.0.1:{port}"' for port in self.ports.values())
+        config = self.workdir / "prometheus.yml"
+        config.write_text(
+            "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
+            "rule_files: [rules.yml]\n"
+            f"scrape_configs: [{{job_name: example_app, static_configs: [{{targets: [{targets}]}}]}}]\n"
+        )
+        port = free_port()
+        self.prometheus_url = f"http://127.0.0.1:{port}"
+        self._spawn(
+            "prometheus",
+            [
+                self.prometheus_binary,
+                f"--config.file={config}",
+                f"--storage.tsdb.path={self.workdir / 'tsdb'}",
+                f"--web.listen-address=127.0.0.1:{port}",
+            ],
+        )
+        wait_for("every member's first scrape", lambda: len(self.query("up == 1")) == len(MEMBERS))
+
+    def _spawn(self, name: str, command: list) -> None:
+        log = open(self.workdir / f"{name}.log", "ab")
+        self.processes[name] = subprocess.Popen(
+            [str(part) for part in command],
+            cwd=self.workdir,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+
+    def _stop(self, name: str) -> None:
+        process = self.processes.pop(name)
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=DEADLINE)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+    # Asking
+
+    def query(self, expression: str) -> list[tuple[dict[str, str], float]]:
+        """An instant query's result vector: (labels, value) pairs."""
+        url = f"{self.prometheus_url}/api/v1/query?" + urllib.parse.urlencode({"query": expression})
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                body = json.load(response)
+        except OSError:
+            return []
+        if body.get("status") != "success":
+            raise RuntimeError(f"query {expression!r} failed: {body}")
+        return [(sample["metric"], float(sample["value"][1])) for sample in body["data"]["result"]]
+
+    def rule_query(self, name: str) -> str:
+        """The expression of the loaded alert or recording rule `name`, as Prometheus holds it."""
+        with urllib.request.urlopen(f"{self.prometheus_url}/api/v1/rules", timeout=5) as response:
+            groups = json.load(response)["data"]["groups"]
+        return next(rule["query"] for group in groups for rule in group["rules"] if rule["name"] == name)
+
+
+def _print_answers(fleet: Fleet) -> None:
+    for question, expression in QUESTIONS.items():
+        print(f"\n{question}\n  {expression}")
+        result = fleet.query(expression)
+        if not result:
+            print("  (no result: the condition does not hold)")
+        for labels, value in sorted(result, key=lambda sample: sorted(sample[0].items())):
+            shown = ", ".join(f"{key}={value!r}" for key, value in sorted(labels.items())) or "(no labels)"
+            print(f"  {shown}: {value:g}")
+
+
+def main() -> int:
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    prometheus = shutil.which("prometheus")
+    if prometheus is None:
+        print("fleet: no `prometheus` on PATH: install Debian's prometheus package", file=sys.stderr)
+        return 2
+    uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or "uv"
+    with tempfile.TemporaryDirectory(prefix="fleet-") as workdir, Fleet(Path(workdir), uv, prometheus) as fleet:
+        print(f"building {len(MEMBERS)} members of the fleet in {workdir} ...", flush=True)
+        fleet.build()
+        fleet.start()
+        print(f"prometheus on {fleet.prometheus_url}, scraping {len(MEMBERS)} members every second")
+        _print_answers(fleet)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -19,6 +19,25 @@ try:
 except ImportError:  # Python < 3.11
     import tomli as tomllib
 
+# The issue's project, as every lock tool locks it: runtime dependencies (one only on Windows),
+# an extra, and a dev group that must never be recorded.
+SAMPLE_PYPROJECT = """\
+[build-system]
+requires = ["hatchling"]
+build-backend = "hatchling.build"
+
+[project]
+name = "demo-pkg"
+version = "1.2.3"
+requires-python = ">=3.9"
+dependencies = ["requests>=2.31", "colorama; sys_platform == 'win32'"]
+
+[project.optional-dependencies]
+cli = ["click"]
+
+[dependency-groups]
+dev = ["pytest"]
+"""
 BUILD_SYSTEM = '[build-system]\nrequires = ["hatchling", "hatch-buildinfo"]\nbuild-backend = "hatchling.build"\n\n'
 HOOK_TABLE = "[tool.hatch.build.hooks.buildinfo]"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from conftest import run_tool
-from lock_build import as_recorded, built_dependencies, hooked_copy, pairs
+from lock_build import SAMPLE_PYPROJECT, as_recorded, built_dependencies, hooked_copy, pairs
 from packaging.requirements import Requirement
 
 from hatch_buildinfo.locks import Locked, LockError, Project, normalize_name, read_lock
@@ -59,28 +59,7 @@ def pdm_project(tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("pdm")
     path = root / "demo"
     path.mkdir()
-    (path / "pyproject.toml").write_text(
-        textwrap.dedent(
-            """\
-            [build-system]
-            requires = ["hatchling"]
-            build-backend = "hatchling.build"
-
-            [project]
-            name = "demo-pkg"
-            version = "1.2.3"
-            requires-python = ">=3.9"
-            dependencies = ["requests>=2.31", "colorama; sys_platform == 'win32'"]
-
-            [project.optional-dependencies]
-            cli = ["click"]
-
-            [dependency-groups]
-            dev = ["pytest"]
-            """
-        ),
-        encoding="utf-8",
-    )
+    (path / "pyproject.toml").write_text(SAMPLE_PYPROJECT, encoding="utf-8")
     # Without -G, pdm locks the default group and the dependency groups, but no extra.
     pdm("lock", "-G", ":all", cwd=path)
     pdm("lock", "--prod", "--lockfile", "prod.lock", cwd=path)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from conftest import UV, clean_environment, run, run_tool
-from lock_build import built_dependencies, hooked_copy, pairs
+from lock_build import SAMPLE_PYPROJECT, built_dependencies, hooked_copy, pairs
 from packaging.markers import Marker
 
 from hatch_buildinfo.locks import Locked, LockError, Project, normalize_name, read_lock
@@ -18,23 +18,6 @@ try:
 except ImportError:
     import tomli as tomllib
 
-PYPROJECT = """\
-[build-system]
-requires = ["hatchling"]
-build-backend = "hatchling.build"
-
-[project]
-name = "demo-pkg"
-version = "1.2.3"
-requires-python = ">=3.9"
-dependencies = ["requests>=2.31", "colorama; sys_platform == 'win32'"]
-
-[project.optional-dependencies]
-cli = ["click"]
-
-[dependency-groups]
-dev = ["pytest"]
-"""
 DEMO = Project("demo-pkg")
 DEMO_CLI = Project("demo-pkg", extras=("cli",))
 # The newest PDM's own dependencies (httpx, unearth, hishel) have since moved on without it.
@@ -43,7 +26,7 @@ PDM_AS_OF = "2025-12-01T00:00:00Z"
 
 def new_demo(path: Path) -> Path:
     path.mkdir(parents=True)
-    (path / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
+    (path / "pyproject.toml").write_text(SAMPLE_PYPROJECT, encoding="utf-8")
     (path / "demo_pkg").mkdir()
     (path / "demo_pkg" / "__init__.py").write_text("", encoding="utf-8")
     return path

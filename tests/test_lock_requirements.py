@@ -8,27 +8,10 @@ from pathlib import Path
 
 import pytest
 from conftest import run_tool
-from lock_build import built_dependencies, hooked_copy, pairs
+from lock_build import SAMPLE_PYPROJECT, built_dependencies, hooked_copy, pairs
 
 from hatch_buildinfo.locks import Locked, LockError, Project, normalize_name, read_lock
 
-PYPROJECT = """\
-[build-system]
-requires = ["hatchling"]
-build-backend = "hatchling.build"
-
-[project]
-name = "demo-pkg"
-version = "1.2.3"
-requires-python = ">=3.9"
-dependencies = ["requests>=2.31", "colorama; sys_platform == 'win32'"]
-
-[project.optional-dependencies]
-cli = ["click"]
-
-[dependency-groups]
-dev = ["pytest"]
-"""
 DEMO = Project("demo-pkg")
 PIN = re.compile(r"^([A-Za-z0-9._-]+)==(\S+)", re.MULTILINE)
 
@@ -38,7 +21,7 @@ def compiled(tmp_path_factory) -> Path:
     """pip-compile's lock of the demo project's runtime dependencies, with hashes."""
     path = tmp_path_factory.mktemp("pip-tools") / "demo"
     path.mkdir()
-    (path / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
+    (path / "pyproject.toml").write_text(SAMPLE_PYPROJECT, encoding="utf-8")
     run_tool(
         "pip-tools", "pip-compile", "--quiet", "--generate-hashes", "-o", "requirements.txt", "pyproject.toml", cwd=path
     )
@@ -94,7 +77,7 @@ def write(directory: Path, relative: str, text: str) -> Path:
 
 
 def test_includes_continuations_comments_markers_and_options(tmp_path):
-    write(tmp_path, "pyproject.toml", PYPROJECT)
+    write(tmp_path, "pyproject.toml", SAMPLE_PYPROJECT)
     write(
         tmp_path,
         "requirements.txt",
@@ -188,7 +171,7 @@ def test_an_editable_install_of_another_project(tmp_path):
 
 
 def test_an_editable_install_of_the_project_itself_is_left_out(tmp_path):
-    write(tmp_path, "pyproject.toml", PYPROJECT)
+    write(tmp_path, "pyproject.toml", SAMPLE_PYPROJECT)
     path = write(
         tmp_path, "requirements.txt", "idna==3.10\n-e .\n-e git+https://example.invalid/demo.git#egg=demo_pkg\n"
     )

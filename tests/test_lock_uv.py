@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from conftest import new_project, run_tool
-from lock_build import built_dependencies, hooked_copy, pairs
+from lock_build import SAMPLE_PYPROJECT, built_dependencies, hooked_copy, pairs
 from packaging.markers import Marker
 from packaging.requirements import Requirement
 
@@ -95,23 +95,8 @@ def demo(tmp_path_factory) -> Path:
     """The issue's project: a package with runtime dependencies, an extra and a dev group."""
     return locked(
         tmp_path_factory.mktemp("uv") / "demo",
-        """\
-        [build-system]
-        requires = ["hatchling"]
-        build-backend = "hatchling.build"
-
-        [project]
-        name = "demo-pkg"
-        version = "1.2.3"
-        requires-python = ">=3.9"
-        dependencies = ["requests[socks]>=2.31", "colorama; sys_platform == 'win32'"]
-
-        [project.optional-dependencies]
-        cli = ["click"]
-
-        [dependency-groups]
-        dev = ["pytest"]
-        """,
+        # requests[socks]: an edge that asks for an extra.
+        SAMPLE_PYPROJECT.replace('"requests>=2.31"', '"requests[socks]>=2.31"'),
         package="demo_pkg",
     )
 

@@ -23,7 +23,22 @@ except ImportError as error:
 MOD_INFO = "python_mod_info"
 
 
-class BuildInfoCollector(Collector):
+class _ConstantCollector(Collector):
+    """Metric families computed once: describe() and every scrape hand back the same objects."""
+
+    def __init__(self, families: list, registry: CollectorRegistry | None) -> None:
+        self._families = families
+        if registry is not None:
+            registry.register(self)
+
+    def describe(self) -> list:
+        return self._families
+
+    def collect(self) -> list:
+        return self._families
+
+
+class BuildInfoCollector(_ConstantCollector):
     """`<program>_build_info{version, revision, branch, tag, dirty, pythonversion, os, arch} 1`,
     with `<program>_build_timestamp_seconds` and `<program>_commit_timestamp_seconds` where the dates are known.
     """
@@ -47,7 +62,7 @@ class BuildInfoCollector(Collector):
             labels=list(labels),
         )
         family.add_metric(list(labels.values()), 1)
-        self._families = [family]
+        families = [family]
         # Times as numbers, for rules a label cannot serve: "older than N days", "not the newest commit".
         for name, moment, help_text in (
             ("build", info.build_date, f"Unix time at which {info.program} was built."),
@@ -55,15 +70,8 @@ class BuildInfoCollector(Collector):
         ):
             seconds = _unix_time(moment)
             if seconds is not None:
-                self._families.append(GaugeMetricFamily(f"{info.program}_{name}_timestamp_seconds", help_text, seconds))
-        if registry is not None:
-            registry.register(self)
-
-    def describe(self) -> list:
-        return self._families
-
-    def collect(self) -> list:
-        return self._families
+                families.append(GaugeMetricFamily(f"{info.program}_{name}_timestamp_seconds", help_text, seconds))
+        super().__init__(families, registry)
 
 
 def _unix_time(moment: str | None) -> float | None:
@@ -74,7 +82,7 @@ def _unix_time(moment: str | None) -> float | None:
         return None
 
 
-class ModInfoCollector(Collector):
+class ModInfoCollector(_ConstantCollector):
     """`python_mod_info{name, program, version} 1` for each locked dependency this interpreter runs with."""
 
     def __init__(self, info: BuildInfo, registry: CollectorRegistry | None = REGISTRY) -> None:
@@ -86,15 +94,7 @@ class ModInfoCollector(Collector):
         )
         for name, version in info.running_dependencies():
             family.add_metric([name, info.program, version], 1)
-        self._families = [family]
-        if registry is not None:
-            registry.register(self)
-
-    def describe(self) -> list:
-        return self._families
-
-    def collect(self) -> list:
-        return self._families
+        super().__init__([family], registry)
 
 
 def register(info: BuildInfo, registry: CollectorRegistry = REGISTRY) -> tuple[BuildInfoCollector, ModInfoCollector]:

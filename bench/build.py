@@ -1,0 +1,957 @@
+"""Build-time cost of the `buildinfo` hook: wheel builds against hatch-vcs, repository scale, memory.
+
+    python bench/build.py [--smoke] [--runs N] [--venvs DIR]
+
+1. Build overhead: `python -m hatchling build -t wheel` (no isolation) of one sample project in a
+   50-commit git repository, as (a) plain hatchling, (b) with hatch-vcs (version source and
+   version-file hook), (c) with the buildinfo hook, (d) the buildinfo hook and a generated
+   300-package uv.lock. Each variant is its own copy of the repository; runs alternate a b c d,
+   the output directory is removed before each run; medians, and (c-a)/(b-a), (d-a)/(b-a).
+2. Memory: peak RSS of the whole build process, (a) against (c) and (d), from `/usr/bin/time -v`
+   (else resource.getrusage(RUSAGE_CHILDREN) of a fresh intermediate process).
+3. Where the time goes: `import git` / `import setuptools_scm` alone in fresh processes; the
+   modules each variant's build imports beyond (a)'s (`python -X importtime`); the hook's steps
+   timed one by one in a fresh process that has already imported what a hatchling build imports,
+   with two what-ifs (git facts from plain `git` processes; the lock without its file lines).
+4. Repository scale: `hatch_buildinfo.git.collect(root)` in a fresh process (gitpython's import
+   included, and excluded) on repositories of 1k, 10k and 100k commits and of 1k and 20k files,
+   made with `git fast-import`; setuptools-scm's `get_version(root)` on the same repositories.
+
+Each variant builds in a venv holding what an isolated build of that project would hold (made
+under `build/bench-venv/` with uv when missing or out of date): `plain` hatchling; `vcs`
+hatchling and hatch-vcs; `buildinfo` hatchling, gitpython, packaging and this checkout's
+hatch-buildinfo (a regular install, rebuilt when its sources change). Git processes are counted
+from git's trace2 events in one extra, untimed run of each case. Prints figures and ratios
+against baselines measured in the same run; asserts no timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import hashlib
+import json
+import os
+import random
+import re
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_VENVS = ROOT / "build" / "bench-venv"
+# What an isolated build environment of each kind of project holds (the hook asks for gitpython
+# and packaging in its `dependencies()`); "." is this checkout.
+VENVS = {
+    "plain": ("hatchling",),
+    "vcs": ("hatchling", "hatch-vcs"),
+    "buildinfo": ("hatchling", "gitpython>=3.1.30", "packaging>=26", "."),
+}
+VERSIONS_OF = {
+    "plain": ("hatchling",),
+    "vcs": ("hatch-vcs", "setuptools-scm"),
+    "buildinfo": ("hatch-buildinfo", "gitpython", "packaging"),
+}
+
+PACKAGE = "sampleapp"
+HISTORY_COMMITS, SMOKE_HISTORY_COMMITS = 50, 5
+LOCK_PACKAGES = 300
+RUNS, SMOKE_RUNS = 11, 2
+MEMORY_RUNS, SMOKE_MEMORY_RUNS = 3, 1
+OVERHEAD_GOAL = 1.0
+SCALE_GOAL = 0.20
+# (label, commits, files, an annotated tag every N commits from the first: 0 for the first commit
+# only, and whether a commit-graph file is written, as `git gc` or `git maintenance` would)
+SCALE_CASES = (
+    ("1k commits", 1_000, 100, 100, False),
+    ("10k commits", 10_000, 100, 100, False),
+    ("100k commits", 100_000, 100, 100, False),
+    ("1k files", 1_000, 1_000, 100, False),
+    ("20k files", 1_000, 20_000, 100, False),
+    ("100k commits, tag every 1k", 100_000, 100, 1_000, False),
+    ("100k commits, one root tag", 100_000, 100, 0, False),
+    ("same, with a commit-graph", 100_000, 100, 0, True),
+)
+SMOKE_SCALE_CASES = (
+    ("100 commits", 100, 20, 10, False),
+    ("1k commits", 1_000, 20, 10, False),
+    ("100 files", 100, 100, 10, False),
+    ("1k files", 100, 1_000, 10, False),
+)
+SCALE_RATIO = ("100k commits", "1k commits")
+SMOKE_SCALE_RATIO = ("1k commits", "100 commits")
+
+VARIANTS = (
+    ("a", "plain hatchling"),
+    ("b", "hatch-vcs: version source + version-file hook"),
+    ("c", "buildinfo hook"),
+    ("d", f"buildinfo hook + uv.lock ({LOCK_PACKAGES} packages)"),
+)
+VENV_OF = {"a": "plain", "b": "vcs", "c": "buildinfo", "d": "buildinfo"}
+# What the sample project depends on directly; the lock locks them and what they pull in.
+DIRECT = 12
+CLI_EXTRA = ("extra-cli-0", "extra-cli-1")
+DEV_GROUP = tuple(f"dev-tool-{index}" for index in range(5))
+MARKERS = (
+    "sys_platform == 'win32'",
+    "python_full_version < '3.11'",
+    "platform_machine == 'x86_64'",
+    "implementation_name == 'cpython'",
+)
+COMMITTER = b"Bench <bench@example.invalid>"
+EPOCH = 1_700_000_000
+
+COLLECT_CHILD = """\
+import json, os, sys, time
+t0 = time.perf_counter()
+os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
+import git
+from gitdb.db import GitDB
+t1 = time.perf_counter()
+from hatch_buildinfo.git import collect
+t2 = time.perf_counter()
+facts, gaps = collect(sys.argv[1])
+t3 = time.perf_counter()
+print(json.dumps({"import": t1 - t0, "collect": t3 - t2, "facts": facts, "gaps": gaps}))
+"""
+SCM_CHILD = """\
+import json, sys, time, warnings
+warnings.simplefilter("ignore")
+t0 = time.perf_counter()
+from setuptools_scm import get_version
+t1 = time.perf_counter()
+version = get_version(root=sys.argv[1])
+t2 = time.perf_counter()
+print(json.dumps({"import": t1 - t0, "collect": t2 - t1, "version": version}))
+"""
+IMPORT_CHILD = """\
+import json, os, time
+os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
+t0 = time.perf_counter()
+{body}
+print(json.dumps({{"in_process": time.perf_counter() - t0}}))
+"""
+# (key, venv, label, statement); each venv's own `pass` is the baseline of its cases.
+IMPORT_CASES = (
+    ("plain", "plain", "python -c pass", "pass"),
+    ("vcs", "vcs", "python -c pass", "pass"),
+    ("buildinfo", "buildinfo", "python -c pass", "pass"),
+    ("git", "buildinfo", "import git (gitpython, gitdb, smmap)", "import git\nfrom gitdb.db import GitDB"),
+    ("scm", "vcs", "import setuptools_scm (hatch-vcs' engine)", "import setuptools_scm"),
+    ("packaging", "plain", "import packaging.requirements", "import packaging.requirements"),
+)
+IMPORT_TIME = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|\s*(\S+)")
+# The hook's steps, one by one, in a process that has already imported what every hatchling wheel
+# build of a project with dependencies imports (the plugin interface, metadata, packaging.requirements).
+STEPS_CHILD = """\
+import json, os, sys, time
+from pathlib import Path
+import hatchling.builders.wheel, hatchling.metadata.core, hatchling.builders.hooks.plugin.interface
+import hatchling.plugin.manager, packaging.requirements
+try:
+    import tomllib
+except ImportError:
+    import tomli as tomllib
+root = sys.argv[1]
+steps = []
+def step(name, function):
+    before = set(sys.modules)
+    start = time.perf_counter()
+    result = function()
+    elapsed = time.perf_counter() - start
+    new = set(sys.modules) - before
+    steps.append([name, elapsed, len(new), sorted({module.split(".")[0] for module in new})])
+    return result
+def import_module(name):
+    __import__(name)
+os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
+step("import hatch_buildinfo.hooks (the plugin's module)", lambda: import_module("hatch_buildinfo.hooks"))
+from hatch_buildinfo import environment, git, locks
+from hatch_buildinfo.info import BuildInfo
+from hatch_buildinfo.render import render
+step("import git, gitdb.db (in git.collect)", lambda: (import_module("git"), import_module("gitdb.db")))
+facts, gaps = step("git.collect(root), import excluded", lambda: git.collect(root))
+project = locks.Project(name=%(package)r, dependencies=tuple(%(direct)r), extras=())
+lock = Path(root) / "uv.lock"
+found = step("read_lock(uv.lock), first call (imports the reader)", lambda: locks.read_lock(lock, project))
+step("read_lock(uv.lock), again", lambda: locks.read_lock(lock, project))
+step("tomllib.load(uv.lock) alone", lambda: tomllib.load(open(lock, "rb")))
+def slim_lock():
+    # What-if: uv.lock without its sdist and wheels lines (url, hash, size: nothing the hook reads).
+    kept, skipping = [], False
+    for line in lock.read_text(encoding="utf-8").splitlines():
+        if skipping:
+            skipping = line != "]"
+        elif line.startswith("wheels = [") and not line.endswith("]"):
+            skipping = True
+        elif not line.startswith(("sdist = ", "wheels = ")):
+            kept.append(line)
+    return tomllib.loads("\\n".join(kept))
+slim = step("what-if: the same TOML without sdist/wheels lines, parsed", slim_lock)
+if len(slim["package"]) != len(tomllib.load(open(lock, "rb"))["package"]):
+    raise SystemExit("slim lock lost packages")
+def plain_git():
+    # What-if: revision, branch, dirty, commit date and tag from three `git` processes, no gitpython.
+    import subprocess
+    def git(*arguments):
+        return subprocess.run(["git", *arguments], cwd=root, capture_output=True, text=True).stdout
+    status = git("status", "--porcelain=v2", "--branch", "--untracked-files=no").splitlines()
+    heads = dict(line[2:].split(" ", 1) for line in status if line.startswith("# "))
+    found = {
+        "revision": heads["branch.oid"], "branch": heads["branch.head"],
+        "dirty": any(not line.startswith("#") for line in status),
+        "commit_date": git("show", "-s", "--format=%%cI", "HEAD").strip(),
+        "tag": git("describe", "--tags").strip() or None,
+    }
+    if (found["revision"], found["branch"], found["dirty"], found["tag"]) != tuple(
+        facts[key] for key in ("revision", "branch", "dirty", "tag")
+    ):
+        raise SystemExit(f"plain git found {found}, git.collect {facts}")
+step("what-if: the same git facts from 3 `git` processes, no gitpython", plain_git)
+dependencies = tuple((p.name, p.version, p.marker) if p.marker else (p.name, p.version) for p in found)
+info = step(
+    "environment facts + BuildInfo(...)",
+    lambda: BuildInfo(
+        program=%(package)r, version="1.0.0", build_date=environment.build_date(os.environ),
+        build_user=environment.build_user(os.environ, include_user=True), dependencies=dependencies, **facts
+    ),
+)
+step("render(info)", lambda: render(info))
+print(json.dumps({"steps": steps, "dependencies": len(found)}))
+"""
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+
+
+def median_ms(seconds: list[float]) -> float:
+    return statistics.median(seconds) * 1000
+
+
+def verdict(met: bool) -> str:
+    return "met" if met else "MISSED"
+
+
+# The HOME every measured process gets once the bench venv exists: an empty global git config,
+# set through HOME rather than GIT_CONFIG_GLOBAL because setuptools-scm drops GIT_* variables.
+_HOME: list[Path] = []
+
+
+def clean_environment(**extra: str) -> dict[str, str]:
+    """This environment without what a build records or git reads from the caller, plus `extra`."""
+    dropped = ("BUILDINFO_", "SOURCE_DATE_EPOCH", "GIT_", "GITHUB_", "CI_", "BUILDKITE", "CIRCLE", "SETUPTOOLS_SCM")
+    environ = {key: value for key, value in os.environ.items() if not key.startswith(dropped)}
+    environ.pop("VIRTUAL_ENV", None)
+    environ.pop("PYTHONPATH", None)
+    if _HOME:
+        environ.update(HOME=str(_HOME[0]), XDG_CONFIG_HOME=str(_HOME[0] / ".config"))
+    environ.update(extra)
+    return environ
+
+
+def use_home(home: Path, gitconfig: str = "") -> Path:
+    home.mkdir(parents=True, exist_ok=True)
+    (home / ".gitconfig").write_text(gitconfig, encoding="utf-8")
+    return home
+
+
+def run(command: list[str], cwd: Path | None = None, env: dict[str, str] | None = None, **kwargs):
+    result = subprocess.run(
+        [str(part) for part in command], cwd=cwd, env=env or clean_environment(), capture_output=True, **kwargs
+    )
+    if result.returncode != 0:
+        output = result.stdout + result.stderr
+        text = output.decode("utf-8", "replace") if isinstance(output, bytes) else output
+        raise RuntimeError(f"{' '.join(map(str, command))} exited {result.returncode} in {cwd}:\n{text}")
+    return result
+
+
+def child_json(python: str, code: str, *arguments: str, cwd: Path, env: dict[str, str] | None = None):
+    """Run `code` in a fresh `python -c`; its wall time and the JSON its last line printed."""
+    start = time.perf_counter()
+    result = run([python, "-c", code, *arguments], cwd=cwd, env=env, text=True)
+    wall = time.perf_counter() - start
+    return wall, json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def command_name(argv: list[str]) -> str:
+    """`describe --tags` of `git -C dir -c key=value describe --tags …`: the subcommand and its first argument."""
+    words = list(argv[1:])
+    while words and words[0].startswith("-"):
+        option = words.pop(0)
+        if option in ("-C", "-c", "--git-dir", "--work-tree") and words:
+            words.pop(0)
+    return " ".join(words[:2])
+
+
+def git_trace(trace: Path) -> list[tuple[str, float]]:
+    """(command, seconds) of each git process that wrote to a trace2 event file, in start order."""
+    started: dict[str, str] = {}
+    ended: dict[str, float] = {}
+    if not trace.exists():
+        return []
+    for line in trace.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if event.get("event") == "start":
+            started[event["sid"]] = command_name(event.get("argv", []))
+        elif event.get("event") == "exit":
+            ended[event["sid"]] = float(event.get("t_abs", 0.0))
+    return [(argv, ended.get(sid, 0.0)) for sid, argv in started.items()]
+
+
+def traced(command, cwd: Path, env: dict[str, str], scratch: Path) -> list[tuple[str, float]]:
+    """Run `command` once, untimed, with git's trace2 event target on; the git processes it started.
+
+    The target is set in the global git config of a HOME of its own, which reaches the git
+    processes of setuptools-scm too (it drops GIT_* variables, GIT_TRACE2_EVENT with them).
+    """
+    trace = scratch / "trace2.json"
+    trace.unlink(missing_ok=True)
+    home = use_home(scratch / "traced-home", f"[trace2]\n\teventTarget = {trace}\n")
+    run(command, cwd=cwd, env={**env, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config")})
+    found = git_trace(trace)
+    trace.unlink(missing_ok=True)
+    return found
+
+
+# ---------------------------------------------------------------------------------------------
+# The bench venvs
+
+
+def find_uv() -> str | None:
+    beside = Path(sys.executable).with_name("uv")
+    return str(beside) if beside.exists() else shutil.which("uv")
+
+
+def source_digest() -> str:
+    """A digest of this checkout's hook sources: the buildinfo venv is rebuilt when they change."""
+    digest = hashlib.sha256()
+    for path in sorted([ROOT / "pyproject.toml", *(ROOT / "hatch_buildinfo").rglob("*.py")]):
+        digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def ensure_venvs(base: Path) -> dict[str, str]:
+    """The python of each bench venv, made (or remade) when missing or out of date."""
+    uv = find_uv()
+    environ = clean_environment()
+    pythons = {}
+    for name, requirements in VENVS.items():
+        venv = base / name
+        python = venv / "bin" / "python"
+        pythons[name] = str(python)
+        wanted = {"requirements": list(requirements), "root": str(ROOT), "python": sys.version}
+        if "." in requirements:
+            wanted["sources"] = source_digest()
+        stamp = venv / ".bench-build.json"
+        if python.exists() and stamp.exists() and json.loads(stamp.read_text(encoding="utf-8")) == wanted:
+            continue
+        shutil.rmtree(venv, ignore_errors=True)
+        base.mkdir(parents=True, exist_ok=True)
+        print(f"   (making the bench venv {venv} with {'uv' if uv else 'venv + pip'})", flush=True)
+        packages = [str(ROOT) if requirement == "." else requirement for requirement in requirements]
+        if uv:
+            run([uv, "venv", "--quiet", "--python", sys.executable, venv], env=environ)
+            # A local directory's build is cached by its pyproject.toml alone: refresh it from the sources.
+            refresh = ["--refresh-package", "hatch-buildinfo"] if "." in requirements else []
+            run([uv, "pip", "install", "--quiet", "--python", python, *refresh, *packages], env=environ)
+        else:
+            run([sys.executable, "-m", "venv", venv], env=environ)
+            run([python, "-m", "pip", "install", "--quiet", *packages], env=environ)
+        stamp.write_text(json.dumps(wanted), encoding="utf-8")
+    return pythons
+
+
+def machine_text(pythons: dict[str, str]) -> str:
+    model = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            model = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), model)
+    except OSError:
+        pass
+    found = []
+    for name, packages in VERSIONS_OF.items():
+        code = (
+            "import importlib.metadata as m, json, sys\n"
+            f"print(json.dumps([sys.version.split()[0]] + [m.version(name) for name in {packages!r}]))"
+        )
+        versions = json.loads(run([pythons[name], "-c", code], text=True).stdout)
+        python = versions.pop(0)
+        found += [f"{package} {version}" for package, version in zip(packages, versions)]
+    git_version = run(["git", "--version"], text=True).stdout.split()[-1]
+    today = datetime.date.today().isoformat()
+    return (
+        f"machine: nproc={os.cpu_count()}, {model}; {today}\n"
+        f"bench venvs: Python {python}, {', '.join(found)}, git {git_version}"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Repositories made with git fast-import
+
+
+def fast_import_stream(
+    out,
+    commits: int,
+    files: dict[str, bytes],
+    churn: list[str],
+    tag_every: int | None,
+    last: dict[str, bytes] | None = None,
+) -> int:
+    """Write a fast-import stream: `files` in the first commit, then one file of `churn` changed per commit.
+
+    Tags (annotated, `v1.N.0`) go on every `tag_every`-th commit from the first (0: the first
+    commit only; None: none). `last` is added by the last commit. Returns the number of tags.
+    """
+    write = out.write
+
+    def data(payload: bytes) -> None:
+        write(b"data %d\n" % len(payload))
+        write(payload)
+        write(b"\n")
+
+    tags = 0
+    for index in range(commits):
+        when = EPOCH + index * 600
+        write(b"commit refs/heads/main\nmark :%d\n" % (index + 1))
+        write(b"committer %s %d +0000\n" % (COMMITTER, when))
+        data(b"Change %d\n" % index)
+        if index == 0:
+            for path, content in files.items():
+                write(b"M 100644 inline %s\n" % path.encode())
+                data(content)
+        else:
+            path = churn[index % len(churn)]
+            write(b"M 100644 inline %s\n" % path.encode())
+            data(files[path] + b"# change %d\n" % index)
+        if last and index == commits - 1:
+            for path, content in last.items():
+                write(b"M 100644 inline %s\n" % path.encode())
+                data(content)
+        write(b"\n")
+        if tag_every is not None and (index == 0 if tag_every == 0 else index % tag_every == 0):
+            write(b"tag v1.%d.0\nfrom :%d\ntagger %s %d +0000\n" % (tags, index + 1, COMMITTER, when + 1))
+            data(b"Release 1.%d.0\n" % tags)
+            tags += 1
+    return tags
+
+
+def make_repository(
+    path: Path,
+    commits: int,
+    files: dict[str, bytes],
+    churn: list[str],
+    tag_every: int | None,
+    last: dict[str, bytes] | None = None,
+    commit_graph: bool = False,
+) -> int:
+    """A git repository at `path` with a checked-out work tree, as a clone would leave it."""
+    path.mkdir(parents=True)
+    run(["git", "init", "--quiet", "--initial-branch", "main", path])
+    stream = path.parent / f"{path.name}.fast-import"
+    with open(stream, "wb") as out:
+        tags = fast_import_stream(out, commits, files, churn, tag_every, last)
+    with open(stream, "rb") as source:
+        subprocess.run(["git", "fast-import", "--quiet"], cwd=path, stdin=source, check=True, env=clean_environment())
+    stream.unlink()
+    run(["git", "reset", "--quiet", "--hard", "main"], cwd=path)
+    run(["git", "pack-refs", "--all"], cwd=path)
+    if commit_graph:
+        run(["git", "commit-graph", "write", "--reachable"], cwd=path)
+    return tags
+
+
+def data_files(count: int) -> dict[str, bytes]:
+    """`count` small text files, a hundred to a directory."""
+    return {
+        f"data/d{index // 100:04d}/file{index:05d}.txt": b"line one of file %d\nline two\n" % index
+        for index in range(count)
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# The sample project and its uv.lock
+
+
+def fake_hash(*parts: object) -> str:
+    return hashlib.sha256(" ".join(map(str, parts)).encode()).hexdigest()
+
+
+def file_entry(name: str, version: str, filename: str, size: int) -> str:
+    digest = fake_hash(name, version, filename)
+    url = f"https://files.pythonhosted.org/packages/{digest[:2]}/{digest[2:4]}/{digest[4:]}/{filename}"
+    return f'{{ url = "{url}", hash = "sha256:{digest}", size = {size}, upload-time = "2025-06-01T12:00:00.000Z" }}'
+
+
+def uv_lock_text(project: str, version: str, packages: int = LOCK_PACKAGES, seed: int = 20261125) -> str:
+    """A uv.lock in uv's layout: `packages` reachable from the project's editable entry, plus an extra and a dev group.
+
+    Each package has an sdist and wheels (a dozen platform wheels for every tenth one), edges
+    into later packages (one parent each keeps all reachable; some more edges, about one in
+    twelve under a marker), and a few optional dependencies asked for by an edge.
+    """
+    rng = random.Random(seed)
+    names = [f"dep-{index:03d}" for index in range(packages)]
+    edges: dict[str, list[str]] = {name: [] for name in names}
+    optional: dict[str, list[str]] = {}
+
+    def edge(target: str, extra: str | None = None) -> str:
+        parts = [f'name = "{target}"']
+        if extra:
+            parts.append(f'extra = ["{extra}"]')
+        if rng.random() < 1 / 12:
+            parts.append(f'marker = "{rng.choice(MARKERS)}"')
+        return "{ " + ", ".join(parts) + " }"
+
+    for index in range(DIRECT, packages):
+        parent = names[rng.randrange(max(0, index - 40), index)]
+        edges[parent].append(edge(names[index]))
+    for index in range(packages - 1):
+        for target in rng.sample(range(index + 1, packages), min(rng.randint(0, 2), packages - index - 1)):
+            edges[names[index]].append(edge(names[target]))
+    for index in range(0, packages - 30, 25):
+        optional[names[index]] = [edge(names[index + 30])]
+        edges[names[max(0, index - 1)] if index else names[1]].append(edge(names[index], extra="speedups"))
+
+    blocks = ['version = 1\nrevision = 3\nrequires-python = ">=3.9"\n']
+    registry = 'source = { registry = "https://pypi.org/simple" }'
+
+    def package(name: str, release: str, dependencies: list[str], extras: list[str] | None) -> str:
+        lines = ["[[package]]", f'name = "{name}"', f'version = "{release}"', registry]
+        if dependencies:
+            lines += ["dependencies = [", *(f"    {item}," for item in sorted(dependencies)), "]"]
+        filename = name.replace("-", "_")
+        size = 10_000 + int(fake_hash(name)[:4], 16)
+        lines.append(f"sdist = {file_entry(name, release, f'{filename}-{release}.tar.gz', size)}")
+        if int(fake_hash(name)[:2], 16) % 10 == 0:
+            tags = [
+                f"cp{python}-cp{python}-{platform}"
+                for python in (39, 310, 311, 312)
+                for platform in ("manylinux_2_17_x86_64", "macosx_11_0_arm64", "win_amd64")
+            ]
+        else:
+            tags = ["py3-none-any"]
+        wheels = [file_entry(name, release, f"{filename}-{release}-{tag}.whl", size * 2) for tag in tags]
+        lines += ["wheels = [", *(f"    {wheel}," for wheel in wheels), "]"]
+        if extras:
+            lines += ["", "[package.optional-dependencies]", "speedups = [", *(f"    {e}," for e in extras), "]"]
+        return "\n".join(lines) + "\n"
+
+    root = [
+        "[[package]]",
+        f'name = "{project}"',
+        f'version = "{version}"',
+        'source = { editable = "." }',
+        "dependencies = [",
+        *(f'    {{ name = "{name}" }},' for name in names[:DIRECT]),
+        "]",
+        "",
+        "[package.optional-dependencies]",
+        "cli = [",
+        *(f'    {{ name = "{name}" }},' for name in CLI_EXTRA),
+        "]",
+        "",
+        "[package.dev-dependencies]",
+        "dev = [",
+        *(f'    {{ name = "{name}" }},' for name in DEV_GROUP),
+        "]",
+        "",
+        "[package.metadata]",
+        "requires-dist = [",
+        *(f'    {{ name = "{name}", specifier = ">=1.0" }},' for name in names[:DIRECT]),
+        *(f'    {{ name = "{name}", marker = "extra == \'cli\'" }},' for name in CLI_EXTRA),
+        "]",
+        'provides-extras = ["cli"]',
+        "",
+        "[package.metadata.requires-dev]",
+        "dev = [",
+        *(f'    {{ name = "{name}" }},' for name in DEV_GROUP),
+        "]",
+    ]
+    entries = {project: "\n".join(root) + "\n"}
+    for index, name in enumerate(names):
+        entries[name] = package(name, f"1.{index}.{index % 7}", edges[name], optional.get(name))
+    for name in CLI_EXTRA + DEV_GROUP:
+        entries[name] = package(name, "2.0.0", [], None)
+    blocks += [entries[name] for name in sorted(entries)]
+    return "\n".join(blocks)
+
+
+def pyproject_text(variant: str) -> str:
+    version = 'dynamic = ["version"]' if variant == "b" else 'version = "1.0.0"'
+    dependencies = ", ".join(f'"dep-{index:03d}>=1.0"' for index in range(DIRECT))
+    extras = ", ".join(f'"{name}"' for name in CLI_EXTRA)
+    text = f"""\
+[build-system]
+requires = ["hatchling"]
+build-backend = "hatchling.build"
+
+[project]
+name = "{PACKAGE}"
+{version}
+description = "A sample application for bench/build.py"
+requires-python = ">=3.9"
+dependencies = [{dependencies}]
+
+[project.optional-dependencies]
+cli = [{extras}]
+
+[tool.hatch.build.targets.wheel]
+packages = ["{PACKAGE}"]
+"""
+    if variant == "b":
+        text += f"""
+[tool.hatch.version]
+source = "vcs"
+
+[tool.hatch.build.hooks.vcs]
+version-file = "{PACKAGE}/_version.py"
+"""
+    if variant in ("c", "d"):
+        text += "\n[tool.hatch.build.hooks.buildinfo]\n"
+    return text
+
+
+def project_files() -> dict[str, bytes]:
+    files = {
+        ".gitignore": f"/dist/\n/{PACKAGE}/_version.py\n__pycache__/\n".encode(),
+        "README.md": b"# sampleapp\n\nA sample application.\n",
+        f"{PACKAGE}/__init__.py": b'"""A sample application."""\n',
+    }
+    for index in range(10):
+        files[f"{PACKAGE}/module{index}.py"] = (
+            b'"""Module %d."""\n\n\ndef function_%d(value):\n    return value * %d\n' % (index, index, index)
+        )
+    return files
+
+
+def make_sample(path: Path, variant: str, commits: int) -> None:
+    files = project_files()
+    churn = [name for name in files if "/module" in name]
+    last = {"pyproject.toml": pyproject_text(variant).encode()}
+    if variant == "d":
+        last["uv.lock"] = uv_lock_text(PACKAGE, "1.0.0").encode()
+    # One release tag 9 commits before HEAD: hatch-vcs then says 1.0.1.dev9, the hook v1.0.0-9-g….
+    tag_at = max(0, commits - 10)
+    make_repository(path, commits, files, churn, tag_every=None, last=last)
+    revision = run(["git", "rev-list", "--reverse", "HEAD"], cwd=path, text=True).stdout.split()[tag_at]
+    tagging = clean_environment(GIT_COMMITTER_NAME="Bench", GIT_COMMITTER_EMAIL="bench@example.invalid")
+    run(["git", "tag", "--annotate", "--message", "Release 1.0.0", "v1.0.0", revision], cwd=path, env=tagging)
+
+
+# ---------------------------------------------------------------------------------------------
+# 1-3. Wheel builds
+
+
+def build_command(python: str) -> list[str]:
+    return [python, "-m", "hatchling", "build", "-t", "wheel"]
+
+
+def timed_build(python: str, repo: Path, env: dict[str, str]) -> tuple[float, float]:
+    """Wall and CPU (user + system) seconds of one wheel build, from a clean output directory."""
+    shutil.rmtree(repo / "dist", ignore_errors=True)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    run(build_command(python), cwd=repo, env=env)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
+
+
+def peak_rss_mib(python: str, repo: Path, env: dict[str, str]) -> float:
+    """Peak resident set of one whole wheel build process."""
+    shutil.rmtree(repo / "dist", ignore_errors=True)
+    if os.access("/usr/bin/time", os.X_OK):
+        result = run(["/usr/bin/time", "-v", *build_command(python)], cwd=repo, env=env, text=True)
+        found = re.search(r"Maximum resident set size \(kbytes\): (\d+)", result.stderr)
+        if found:
+            return int(found.group(1)) / 1024
+    # A fresh intermediate process, so RUSAGE_CHILDREN holds the build and nothing else.
+    code = (
+        "import resource, subprocess, sys\n"
+        "subprocess.run(sys.argv[1:], check=True, capture_output=True)\n"
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    result = run([sys.executable, "-c", code, *build_command(python)], cwd=repo, env=env, text=True)
+    return int(result.stdout.split()[-1]) / 1024
+
+
+def check_wheel(python: str, repo: Path, variant: str, env: dict[str, str]) -> str:
+    """What the variant's wheel must show, so that each variant measures what it says."""
+    (wheel,) = (repo / "dist").glob("*.whl")
+    head = run(["git", "rev-parse", "HEAD"], cwd=repo, text=True).stdout.strip()
+    if variant == "b":
+        if not wheel.name.startswith(f"{PACKAGE}-1.0.1.dev"):
+            raise RuntimeError(f"(b): hatch-vcs gave {wheel.name}, expected version 1.0.1.devN")
+        return wheel.name.split("-")[1]
+    if variant == "a":
+        return "no build info"
+    result = run([python, "-m", "hatch_buildinfo", "inspect", wheel, "--json"], cwd=repo, env=env, text=True)
+    info = json.loads(result.stdout)
+    expected = LOCK_PACKAGES if variant == "d" else 0
+    if info["revision"] != head or len(info["dependencies"]) != expected or not str(info["tag"]).startswith("v1.0.0"):
+        raise RuntimeError(f"({variant}): the wheel records {info}, expected revision {head}, {expected} dependencies")
+    return f"revision {head[:10]}, tag {info['tag']}, {len(info['dependencies'])} deps"
+
+
+def bench_builds(pythons: dict[str, str], work: Path, commits: int, runs: int, memory_runs: int) -> dict:
+    print(
+        f"== Build overhead: `python -m hatchling build -t wheel` (no isolation), a {commits}-commit repository, "
+        f"{runs} interleaved runs of each, medians =="
+    )
+    print("   net = minus (a); CPU = user + system of the build process and its children; git procs = one traced run")
+    env = clean_environment()
+    repos, python = {}, {}
+    for key, _ in VARIANTS:
+        repos[key] = work / f"sample-{key}"
+        python[key] = pythons[VENV_OF[key]]
+        make_sample(repos[key], key, commits)
+    checks = {}
+    for key, _ in VARIANTS:  # a warm-up round, which also checks each variant's wheel
+        timed_build(python[key], repos[key], env)
+        checks[key] = check_wheel(python[key], repos[key], key, env)
+    git_processes = {}
+    for key, _ in VARIANTS:
+        shutil.rmtree(repos[key] / "dist", ignore_errors=True)
+        git_processes[key] = traced(build_command(python[key]), repos[key], env, work)
+    walls: dict[str, list[float]] = {key: [] for key, _ in VARIANTS}
+    cpus: dict[str, list[float]] = {key: [] for key, _ in VARIANTS}
+    for _ in range(runs):
+        for key, _ in VARIANTS:
+            wall, cpu = timed_build(python[key], repos[key], env)
+            walls[key].append(wall)
+            cpus[key].append(cpu)
+    wall = {key: median_ms(walls[key]) for key in walls}
+    cpu = {key: median_ms(cpus[key]) for key in cpus}
+    print(f"  {'variant':<54} {'venv':<9} {'wall ms':>8} {'net ms':>8} {'CPU ms':>8} {'git procs':>9}  check")
+    for key, label in VARIANTS:
+        net = "" if key == "a" else f"{wall[key] - wall['a']:8.1f}"
+        name = f"({key}) {label}"
+        print(
+            f"  {name:<54} {VENV_OF[key]:<9} {wall[key]:8.1f} {net:>8} {cpu[key]:8.1f} "
+            f"{len(git_processes[key]):>9}  {checks[key]}"
+        )
+    spread = {key: (min(walls[key]) * 1000, max(walls[key]) * 1000) for key in walls}
+    print("  spread (min-max ms): " + ", ".join(f"({k}) {lo:.0f}-{hi:.0f}" for k, (lo, hi) in spread.items()))
+    vcs = wall["b"] - wall["a"]
+    for key in ("c", "d"):
+        ours = wall[key] - wall["a"]
+        ratio = ours / vcs if vcs > 0 else float("inf")
+        cpu_vcs, cpu_ours = cpu["b"] - cpu["a"], cpu[key] - cpu["a"]
+        cpu_ratio = f"{cpu_ours / cpu_vcs:.2f}" if cpu_vcs > 0 else "n/a"
+        print(
+            f"  ({key}-a)/(b-a): {ours:.1f} / {vcs:.1f} ms = {ratio:.2f} wall, {cpu_ratio} CPU  "
+            f"(goal <= {OVERHEAD_GOAL:g}: {verdict(ratio <= OVERHEAD_GOAL)})"
+        )
+    for key in ("b", "c", "d"):
+        commands = ", ".join(f"{argv} {seconds * 1000:.1f}" for argv, seconds in git_processes[key])
+        print(f"  ({key}) git processes, ms each (git's own time): {commands or 'none'}")
+
+    print()
+    how = "/usr/bin/time -v" if os.access("/usr/bin/time", os.X_OK) else "getrusage(RUSAGE_CHILDREN)"
+    print(f"== Memory: peak RSS of the whole build process ({how}), {memory_runs} interleaved runs, medians ==")
+    peaks: dict[str, list[float]] = {key: [] for key, _ in VARIANTS}
+    for _ in range(memory_runs):
+        for key, _ in VARIANTS:
+            peaks[key].append(peak_rss_mib(python[key], repos[key], env))
+    peak = {key: statistics.median(values) for key, values in peaks.items()}
+    print(f"  {'variant':<54} {'peak MiB':>8} {'net MiB':>8} {'ratio':>6}")
+    for key, label in VARIANTS:
+        net = "" if key == "a" else f"{peak[key] - peak['a']:8.1f}"
+        name = f"({key}) {label}"
+        print(f"  {name:<54} {peak[key]:8.1f} {net:>8} {peak[key] / peak['a']:5.2f}x")
+    return {"wall": wall, "cpu": cpu, "repos": repos, "python": python}
+
+
+def imported(python: str, repo: Path, env: dict[str, str]) -> dict[str, int]:
+    """{module: self µs} of one wheel build under `python -X importtime`."""
+    shutil.rmtree(repo / "dist", ignore_errors=True)
+    command = [python, "-X", "importtime", *build_command(python)[1:]]
+    result = run(command, cwd=repo, env=env, text=True)
+    return {match[3]: int(match[1]) for match in IMPORT_TIME.finditer(result.stderr)}
+
+
+def bench_steps(pythons: dict[str, str], builds: dict, runs: int, work: Path) -> None:
+    print()
+    print(f"== Where the time goes: imports in fresh processes, {runs} interleaved runs of each, medians ==")
+    env = clean_environment()
+    cases = [(key, venv, label, IMPORT_CHILD.format(body=body)) for key, venv, label, body in IMPORT_CASES]
+    results: dict[str, list[tuple[float, float]]] = {key: [] for key, *_ in cases}
+    for _ in range(runs):
+        for key, venv, _, code in cases:
+            wall, answer = child_json(pythons[venv], code, cwd=work, env=env)
+            results[key].append((wall, answer["in_process"]))
+    processes = {key: len(traced([pythons[venv], "-c", code], work, env, work)) for key, venv, _, code in cases}
+    print(f"  {'case':<46} {'venv':<9} {'wall ms':>8} {'net ms':>8} {'in-proc ms':>10} {'git procs':>9}")
+    imports = {}
+    for key, venv, label, _ in cases:
+        wall = median_ms([w for w, _ in results[key]])
+        inside = median_ms([i for _, i in results[key]])
+        imports[key] = inside
+        net = "" if key == venv else f"{wall - median_ms([w for w, _ in results[venv]]):8.1f}"
+        print(f"  {label:<46} {venv:<9} {wall:8.1f} {net:>8} {inside:10.1f} {processes[key]:>9}")
+    vcs = builds["wall"]["b"] - builds["wall"]["a"]
+    ours = builds["wall"]["c"] - builds["wall"]["a"]
+    print(
+        f"  import git / whole hatch-vcs overhead (b-a): {imports['git']:.1f} / {vcs:.1f} ms = "
+        f"{imports['git'] / vcs if vcs > 0 else float('inf'):.2f}; "
+        f"import git / our overhead (c-a): {imports['git'] / ours if ours > 0 else float('inf'):.2f}"
+    )
+
+    print()
+    print("-- modules each build imports beyond (a)'s: one `python -X importtime` build of each, self time --")
+    modules = {key: imported(builds["python"][key], builds["repos"][key], env) for key, _ in VARIANTS}
+    print(f"  {'variant':<8} {'modules':>7} {'self ms':>8}  by top-level package, self ms")
+    for key, _ in VARIANTS[1:]:
+        extra = {name: micros for name, micros in modules[key].items() if name not in modules["a"]}
+        packages: dict[str, int] = {}
+        for name, micros in extra.items():
+            packages[name.split(".")[0]] = packages.get(name.split(".")[0], 0) + micros
+        top = sorted(packages.items(), key=lambda item: -item[1])
+        shown = ", ".join(f"{name} {micros / 1000:.1f}" for name, micros in top[:8] if micros >= 200)
+        print(f"  ({key}){'':<5} {len(extra):>7} {sum(extra.values()) / 1000:8.1f}  {shown}")
+
+    print()
+    print(
+        "-- the hook's steps, timed one by one in a fresh process that has imported hatchling's build machinery "
+        "and packaging.requirements (as every build of a project with dependencies has), on the (d) repository --"
+    )
+    repo = builds["repos"]["d"]
+    code = STEPS_CHILD % {"package": PACKAGE, "direct": [f"dep-{index:03d}>=1.0" for index in range(DIRECT)]}
+    samples: dict[str, list[float]] = {}
+    details: dict[str, tuple[int, list[str]]] = {}
+    for _ in range(runs):
+        _, answer = child_json(pythons["buildinfo"], code, str(repo), cwd=work, env=env)
+        for name, seconds, count, packages in answer["steps"]:
+            samples.setdefault(name, []).append(seconds)
+            details[name] = (count, packages)
+    print(f"  {'step':<66} {'ms':>8} {'new modules':>11}  new top-level packages")
+    total = 0.0
+    for name, seconds in samples.items():
+        value = median_ms(seconds)
+        if not any(word in name for word in ("again", "alone", "what-if")):
+            total += value
+        count, packages = details[name]
+        shown = ", ".join(packages[:8]) + (", …" if len(packages) > 8 else "")
+        print(f"  {name:<66} {value:8.2f} {count:>11}  {shown}")
+    lock_steps = [median_ms(s) for name, s in samples.items() if name.startswith("read_lock(uv.lock), first")]
+    print(
+        f"  sum of the steps (first calls): {total:.1f} ms, without the lock: {total - sum(lock_steps):.1f} ms; "
+        f"measured in whole builds: (c)-(a) {ours:.1f} ms, (d)-(a) {builds['wall']['d'] - builds['wall']['a']:.1f} ms"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# 4. Repository scale
+
+
+def bench_scale(pythons: dict[str, str], work: Path, cases: tuple, ratio_labels: tuple[str, str], runs: int) -> None:
+    print()
+    print(
+        f"== Repository scale: hatch_buildinfo.git.collect(root) in a fresh process, against setuptools-scm's "
+        f"get_version(root); {runs} interleaved runs of each, medians =="
+    )
+    print(
+        "   wall = the whole `python -c` process; import = gitpython (in-proc); collect = git.collect alone "
+        "(import excluded); git = git's own time, one traced run; made = seconds to make the repository"
+    )
+    env = clean_environment()
+    repos = {}
+    for label, commits, files, tag_every, commit_graph in cases:
+        start = time.perf_counter()
+        path = work / re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
+        content = data_files(files)
+        tags = make_repository(path, commits, content, list(content), tag_every, commit_graph=commit_graph)
+        repos[label] = (path, tags, time.perf_counter() - start)
+    children = (("ours", pythons["buildinfo"], COLLECT_CHILD), ("scm", pythons["vcs"], SCM_CHILD))
+    results: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
+    answers = {}
+    for _ in range(runs):
+        for label, *_ in cases:
+            for key, python, code in children:
+                wall, answer = child_json(python, code, str(repos[label][0]), cwd=work, env=env)
+                results.setdefault((label, key), []).append((wall, answer["import"], answer["collect"]))
+                answers[label, key] = answer
+    print(
+        f"  {'repository':<27} {'commits':>7} {'files':>6} {'tags':>5} {'made s':>6} | {'wall ms':>7} "
+        f"{'import ms':>9} {'collect ms':>10} {'git procs':>9} {'git ms':>6} {'describe ms':>11} | "
+        f"{'scm wall ms':>11} {'scm ms':>6} {'scm procs':>9} {'scm git ms':>10}"
+    )
+    figures = {}
+    for label, commits, files, *_ in cases:
+        path, tags, made = repos[label]
+        row = {}
+        for key, python, code in children:
+            measured = results[label, key]
+            row[key] = tuple(median_ms([m[index] for m in measured]) for index in range(3))
+            row[key + "-git"] = traced([python, "-c", code, str(path)], work, env, work)
+        figures[label] = row
+        ours_git, scm_git = row["ours-git"], row["scm-git"]
+        describe = sum(seconds for argv, seconds in ours_git if argv.startswith("describe")) * 1000
+        print(
+            f"  {label:<27} {commits:>7,} {files:>6,} {tags:>5} {made:6.1f} | {row['ours'][0]:7.1f} "
+            f"{row['ours'][1]:9.1f} {row['ours'][2]:10.1f} {len(ours_git):>9} "
+            f"{sum(s for _, s in ours_git) * 1000:6.1f} {describe:11.1f} | {row['scm'][0]:11.1f} "
+            f"{row['scm'][2]:6.1f} {len(scm_git):>9} {sum(s for _, s in scm_git) * 1000:10.1f}"
+        )
+    first = cases[0][0]
+    tag = answers[first, "ours"]["facts"].get("tag")
+    print(f"  ({first}: ours recorded tag {tag!r}; setuptools-scm said {answers[first, 'scm']['version']})")
+    big, small = ratio_labels
+    for index, what in ((2, "collect, import excluded"), (0, "whole process, import included")):
+        ratio = figures[big]["ours"][index] / figures[small]["ours"][index]
+        scm_ratio = figures[big]["scm"][index] / figures[small]["scm"][index]
+        print(
+            f"  {big} / {small}, {what}: {ratio:.2f}x  (goal within ±{SCALE_GOAL:.0%}: "
+            f"{verdict(abs(ratio - 1) <= SCALE_GOAL)}); setuptools-scm: {scm_ratio:.2f}x"
+        )
+    python_side = {
+        label: figures[label]["ours"][2] - sum(s for _, s in figures[label]["ours-git"]) * 1000
+        for label in (big, small)
+    }
+    print(
+        f"  collect minus git's own time (gitpython's Python side and process start-up): "
+        f"{small} {python_side[small]:.1f} ms, {big} {python_side[big]:.1f} ms"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, 2 runs, no 100k repository: under a minute")
+    parser.add_argument("--runs", type=int, help=f"runs per case (default {RUNS}, {SMOKE_RUNS} with --smoke)")
+    parser.add_argument(
+        "--venvs", type=Path, default=DEFAULT_VENVS, help=f"where the bench venvs live (default {DEFAULT_VENVS})"
+    )
+    options = parser.parse_args(argv)
+    runs = options.runs or (SMOKE_RUNS if options.smoke else RUNS)
+    pythons = ensure_venvs(options.venvs.resolve())
+    print(machine_text(pythons))
+    print()
+    with tempfile.TemporaryDirectory(prefix="bench-build-") as temporary:
+        work = Path(temporary)
+        _HOME.append(use_home(work / "home"))
+        commits = SMOKE_HISTORY_COMMITS if options.smoke else HISTORY_COMMITS
+        builds = bench_builds(pythons, work, commits, runs, SMOKE_MEMORY_RUNS if options.smoke else MEMORY_RUNS)
+        bench_steps(pythons, builds, runs, work)
+        bench_scale(
+            pythons,
+            work,
+            SMOKE_SCALE_CASES if options.smoke else SCALE_CASES,
+            SMOKE_SCALE_RATIO if options.smoke else SCALE_RATIO,
+            runs,
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

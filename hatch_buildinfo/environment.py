@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 from collections.abc import Mapping
 from datetime import datetime, timezone
 
@@ -61,6 +60,8 @@ def build_user(environ: Mapping[str, str], *, include_user: bool) -> str | None:
     """
     if not include_user or source_date(environ) is not None:
         return None
+    import getpass  # only here: it brings termios, a cost every build would pay for nothing
+
     try:
         return getpass.getuser()
     except (KeyError, OSError):  # no login name and no passwd entry, as in some containers

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import subprocess
 from datetime import datetime, timezone
 
 
@@ -13,56 +15,100 @@ def utc_timestamp(moment: datetime) -> str:
 
 
 VCS_FACTS = ("revision", "branch", "dirty", "tag", "commit_date")
+NO_COMMITS = dict.fromkeys(VCS_FACTS, "the git repository has no commits")
 
 
 def collect(root: str) -> tuple[dict[str, object], dict[str, str]]:
     """Git facts for the repository holding `root`, and why each missing fact is missing.
 
-    Revision, branch and commit date are read from `.git` directly, so they survive a
-    missing `git` executable; dirty state and tag need `git` itself.
+    The `git` executable answers in three short calls. Only where there is none is gitpython
+    imported (its import alone costs more than all of hatch-vcs), to read revision, branch and
+    commit date from `.git` itself; dirty state and tag then stay unknown.
     """
+    if shutil.which("git") is None:
+        return _collect_without_git(root)
+    try:
+        status = _git(root, "status", "--porcelain=v2", "--branch", "--untracked-files=no")
+    except _GitFailed as error:
+        if "not a git repository" not in error.message:
+            return {}, dict.fromkeys(VCS_FACTS, f"`git` failed: {error.message}")
+        return _no_repository(root)
+
+    lines = status.splitlines()
+    headers = dict(line[2:].split(" ", 1) for line in lines if line.startswith("# "))
+    if headers.get("branch.oid") == "(initial)":
+        return {}, dict(NO_COMMITS)
+    facts: dict[str, object] = {
+        "revision": headers["branch.oid"],
+        # Every line but a header is a tracked file that differs from HEAD, staged or not.
+        "dirty": len(lines) > len(headers),
+        "commit_date": utc_timestamp(datetime.fromisoformat(_git(root, "show", "-s", "--format=%cI", "HEAD"))),
+    }
+    gaps = {}
+    if headers.get("branch.head") == "(detached)":
+        gaps["branch"] = "HEAD is detached"
+    else:
+        facts["branch"] = headers["branch.head"]
+    try:
+        facts["tag"] = _git(root, "describe", "--tags")
+    except _GitFailed:  # no tag reachable from HEAD
+        if _git(root, "rev-parse", "--is-shallow-repository") == "true":
+            gaps["tag"] = "the clone is shallow"  # unknown rather than none: a tag may lie beyond the boundary
+        else:
+            facts["tag"] = None
+    return facts, gaps
+
+
+def _no_repository(root: str) -> tuple[dict[str, object], dict[str, str]]:
+    """Outside a repository: what a `git archive` tarball's `.git_archival.txt` says, if anything."""
+    facts = archival_facts(root)
+    reason = f"no git repository at {root}" + (", only .git_archival.txt" if facts else "")
+    return facts, {name: reason for name in VCS_FACTS if name not in facts}
+
+
+class _GitFailed(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _git(root: str, *arguments: str) -> str:
+    """One `git` command's output; `--no-optional-locks` so that reading never rewrites the index."""
+    result = subprocess.run(
+        ["git", "--no-optional-locks", *arguments], cwd=root, capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise _GitFailed(_first_line(result.stderr))
+    return result.stdout.strip()
+
+
+def _collect_without_git(root: str) -> tuple[dict[str, object], dict[str, str]]:
+    """Revision, branch and commit date read from `.git` by gitpython's pure-Python object database."""
     # Without this, importing gitpython fails outright when no `git` is on PATH.
     os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
     try:
         import git
         from gitdb.db import GitDB
     except ImportError as error:
-        return {}, dict.fromkeys(VCS_FACTS, f"gitpython is not installed ({error})")
-
+        return {}, dict.fromkeys(VCS_FACTS, f"no `git` executable on PATH and no gitpython ({error})")
     try:
         repo = git.Repo(root, search_parent_directories=True, odbt=GitDB)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-        facts = archival_facts(root)
-        reason = f"no git repository at {root}" + (", only .git_archival.txt" if facts else "")
-        return facts, {name: reason for name in VCS_FACTS if name not in facts}
-
+        return _no_repository(root)
     with repo:
         try:
             commit = repo.head.commit
         except ValueError:
-            return {}, dict.fromkeys(VCS_FACTS, "the git repository has no commits")
-
+            return {}, dict(NO_COMMITS)
         facts: dict[str, object] = {
             "revision": commit.hexsha,
             "commit_date": utc_timestamp(commit.committed_datetime),
         }
-        gaps = {}
+        gaps = dict.fromkeys(("dirty", "tag"), "no `git` executable on PATH")
         if repo.head.is_detached:
             gaps["branch"] = "HEAD is detached"
         else:
             facts["branch"] = repo.active_branch.name
-
-        try:
-            facts["dirty"] = repo.is_dirty(index=True, working_tree=True, untracked_files=False)
-            facts["tag"] = _describe(repo)
-        except git.GitCommandNotFound:
-            gaps.update(dirty="no `git` executable on PATH", tag="no `git` executable on PATH")
-        except git.GitCommandError as error:
-            gaps.update(dict.fromkeys(("dirty", "tag"), f"`git` failed: {_first_line(error.stderr)}"))
-        else:
-            if facts["tag"] is None and os.path.exists(os.path.join(repo.git_dir, "shallow")):
-                del facts["tag"]  # unknown rather than none: a tag may lie beyond the shallow boundary
-                gaps["tag"] = "the clone is shallow"
         return facts, gaps
 
 
@@ -96,18 +142,6 @@ def archival_facts(root: str) -> dict[str, object]:
     if head:
         facts["branch"] = head.group(1)
     return facts
-
-
-def _describe(repo: object) -> str | None:
-    """The exact tag at HEAD, else `git describe --tags` output, else None."""
-    import git
-
-    try:
-        return repo.git.describe("--tags")
-    except git.GitCommandError as error:
-        if "No names found" in error.stderr or "No tags can describe" in error.stderr:
-            return None
-        raise
 
 
 def _first_line(text: str) -> str:

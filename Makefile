@@ -69,6 +69,7 @@ test-pythons: venv
 
 bench: venv
 	$(BIN)/python bench/runtime.py
+	$(BIN)/python bench/build.py
 
 clean:
 	rm -rf $(VENV) build dist

@@ -108,16 +108,12 @@ EPOCH = 1_700_000_000
 
 COLLECT_CHILD = """\
 import json, os, sys, time
-t0 = time.perf_counter()
-os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
-import git
-from gitdb.db import GitDB
 t1 = time.perf_counter()
 from hatch_buildinfo.git import collect
 t2 = time.perf_counter()
 facts, gaps = collect(sys.argv[1])
 t3 = time.perf_counter()
-print(json.dumps({"import": t1 - t0, "collect": t3 - t2, "facts": facts, "gaps": gaps}))
+print(json.dumps({"import": t2 - t1, "collect": t3 - t2, "facts": facts, "gaps": gaps}))
 """
 SCM_CHILD = """\
 import json, sys, time, warnings
@@ -174,7 +170,7 @@ step("import hatch_buildinfo.hooks (the plugin's module)", lambda: import_module
 from hatch_buildinfo import environment, git, locks
 from hatch_buildinfo.info import BuildInfo
 from hatch_buildinfo.render import render
-step("import git, gitdb.db (in git.collect)", lambda: (import_module("git"), import_module("gitdb.db")))
+step("import git, gitdb.db (only where no `git` is on PATH)", lambda: (import_module("git"), import_module("gitdb.db")))
 facts, gaps = step("git.collect(root), import excluded", lambda: git.collect(root))
 project = locks.Project(name=%(package)r, dependencies=tuple(%(direct)r), extras=())
 lock = Path(root) / "uv.lock"
@@ -195,24 +191,6 @@ def slim_lock():
 slim = step("what-if: the same TOML without sdist/wheels lines, parsed", slim_lock)
 if len(slim["package"]) != len(tomllib.load(open(lock, "rb"))["package"]):
     raise SystemExit("slim lock lost packages")
-def plain_git():
-    # What-if: revision, branch, dirty, commit date and tag from three `git` processes, no gitpython.
-    import subprocess
-    def git(*arguments):
-        return subprocess.run(["git", *arguments], cwd=root, capture_output=True, text=True).stdout
-    status = git("status", "--porcelain=v2", "--branch", "--untracked-files=no").splitlines()
-    heads = dict(line[2:].split(" ", 1) for line in status if line.startswith("# "))
-    found = {
-        "revision": heads["branch.oid"], "branch": heads["branch.head"],
-        "dirty": any(not line.startswith("#") for line in status),
-        "commit_date": git("show", "-s", "--format=%%cI", "HEAD").strip(),
-        "tag": git("describe", "--tags").strip() or None,
-    }
-    if (found["revision"], found["branch"], found["dirty"], found["tag"]) != tuple(
-        facts[key] for key in ("revision", "branch", "dirty", "tag")
-    ):
-        raise SystemExit(f"plain git found {found}, git.collect {facts}")
-step("what-if: the same git facts from 3 `git` processes, no gitpython", plain_git)
 dependencies = tuple((p.name, p.version, p.marker) if p.marker else (p.name, p.version) for p in found)
 info = step(
     "environment facts + BuildInfo(...)",
@@ -839,7 +817,7 @@ def bench_steps(pythons: dict[str, str], builds: dict, runs: int, work: Path) ->
     total = 0.0
     for name, seconds in samples.items():
         value = median_ms(seconds)
-        if not any(word in name for word in ("again", "alone", "what-if")):
+        if not any(word in name for word in ("again", "alone", "what-if", "only where")):
             total += value
         count, packages = details[name]
         shown = ", ".join(packages[:8]) + (", …" if len(packages) > 8 else "")
@@ -862,7 +840,7 @@ def bench_scale(pythons: dict[str, str], work: Path, cases: tuple, ratio_labels:
         f"get_version(root); {runs} interleaved runs of each, medians =="
     )
     print(
-        "   wall = the whole `python -c` process; import = gitpython (in-proc); collect = git.collect alone "
+        "   wall = the whole `python -c` process; import = hatch_buildinfo.git (in-proc); collect = git.collect alone "
         "(import excluded); git = git's own time, one traced run; made = seconds to make the repository"
     )
     env = clean_environment()

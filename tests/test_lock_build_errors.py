@@ -15,37 +15,12 @@ import textwrap
 
 import pytest
 from conftest import new_project, read_target, wheel_in
+from test_lock_poetry import GOOD_PACKAGE as POETRY_PACKAGE
+from test_lock_poetry import METADATA_2_1 as POETRY_METADATA
+from test_lock_uv import IDNA, ROOT_ENTRY
 
-UV_ROOT = """\
-version = 1
-requires-python = ">=3.9"
-
-[[package]]
-name = "demo-pkg"
-version = "1.2.3"
-source = { editable = "." }
-dependencies = [{ name = "idna" }]
-
-[[package]]
-name = "idna"
-version = "3.7"
-source = { registry = "https://index.example.invalid/simple" }
-"""
-POETRY_PACKAGE = """\
-[[package]]
-name = "idna"
-version = "3.7"
-optional = false
-python-versions = ">=3.5"
-groups = ["main"]
-files = []
-"""
-POETRY_METADATA = """
-[metadata]
-lock-version = "2.1"
-python-versions = ">=3.9"
-content-hash = "0"
-"""
+# The hand-written malformed locks of the reader tests, built here with the hook.
+UV_ROOT = ROOT_ENTRY + IDNA
 PDM_METADATA = """\
 [metadata]
 groups = ["default", "dev"]

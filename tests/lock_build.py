@@ -84,3 +84,15 @@ def pairs(dependencies: tuple[tuple[str, ...], ...]) -> set[tuple[str, str]]:
 def as_recorded(triples) -> set[tuple[str, ...]]:
     """(name, version, marker or None) triples in the form a build records: (name, version[, marker])."""
     return {(name, version, marker) if marker else (name, version) for name, version, marker in triples}
+
+
+def as_set(packages) -> set[tuple[str, str, str | None]]:
+    """read_lock's answer as a set of (name, version, marker), after checking it holds no repeats."""
+    assert len(set(packages)) == len(packages)
+    return {(package.name, package.version, package.marker) for package in packages}
+
+
+def copied_as(lock: Path, directory: Path, name: str) -> Path:
+    """`lock` copied into a new `directory` under `name`, the file name read_lock knows."""
+    directory.mkdir()
+    return Path(shutil.copy(lock, directory / name))

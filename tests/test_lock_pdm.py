@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 import textwrap
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from conftest import run_tool
-from lock_build import SAMPLE_PYPROJECT, as_recorded, built_dependencies, hooked_copy, pairs
+from lock_build import SAMPLE_PYPROJECT, as_recorded, as_set, built_dependencies, copied_as, hooked_copy, pairs
 from packaging.requirements import Requirement
 
 from hatch_buildinfo.locks import Locked, LockError, Project, normalize_name, read_lock
@@ -42,17 +41,6 @@ def exported(text: str) -> set[tuple[str, str, str | None]]:
     return found
 
 
-def as_set(packages: tuple[Locked, ...]) -> set[tuple[str, str, str | None]]:
-    assert len(set(packages)) == len(packages)
-    return {(package.name, package.version, package.marker) for package in packages}
-
-
-def lock_in(directory: Path, lock: Path) -> Path:
-    """`lock` copied to `directory/pdm.lock`, the name read_lock knows."""
-    directory.mkdir()
-    return Path(shutil.copy(lock, directory / "pdm.lock"))
-
-
 @pytest.fixture(scope="module")
 def pdm_project(tmp_path_factory) -> dict:
     """One project locked by pdm: with all groups, production only, and without per-package groups."""
@@ -67,8 +55,8 @@ def pdm_project(tmp_path_factory) -> dict:
     return {
         "project": path,
         "lock": path / "pdm.lock",
-        "prod": lock_in(root / "prod", path / "prod.lock"),
-        "flat": lock_in(root / "flat", path / "flat.lock"),
+        "prod": copied_as(path / "prod.lock", root / "prod", "pdm.lock"),
+        "flat": copied_as(path / "flat.lock", root / "flat", "pdm.lock"),
         "export": exported(pdm("export", "--prod", "--no-hashes", cwd=path)),
         "export-cli": exported(pdm("export", "--prod", "-G", "cli", "--no-hashes", cwd=path)),
     }

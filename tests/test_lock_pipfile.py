@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 from conftest import INDEX_URL, UV, clean_environment, run
-from lock_build import as_recorded, built_dependencies, hooked_copy, pairs
+from lock_build import as_recorded, as_set, built_dependencies, copied_as, hooked_copy, pairs
 from packaging.requirements import Requirement
 
 from hatch_buildinfo.locks import Locked, LockError, Project, normalize_name, read_lock
@@ -42,15 +41,6 @@ def requirements(text: str) -> set[tuple[str, str | None, str | None]]:
         pins = [spec.version for spec in requirement.specifier if spec.operator == "=="]
         found.add((normalize_name(requirement.name), pins[0] if pins else None, str(requirement.marker or "") or None))
     return found
-
-
-def as_set(packages: tuple[Locked, ...]) -> set[tuple[str, str | None, str | None]]:
-    return {(package.name, package.version, package.marker) for package in packages}
-
-
-def lock_in(directory: Path, lock: Path) -> Path:
-    directory.mkdir()
-    return Path(shutil.copy(lock, directory / "Pipfile.lock"))
 
 
 @pytest.fixture(scope="module")
@@ -99,11 +89,11 @@ def pipenv_project(tmp_path_factory) -> dict:
     )
     pipenv("lock", "--python", sys.executable, "--backend", "pip", cwd=path)
     # Each lock from scratch: pipenv fills an entry it leaves unpinned from an existing Pipfile.lock.
-    pip = lock_in(root / "pip", path / "Pipfile.lock")
+    pip = copied_as(path / "Pipfile.lock", root / "pip", "Pipfile.lock")
     (path / "Pipfile.lock").unlink()
     pipenv("lock", "--backend", "pure-python", cwd=path)
     exported = requirements(pipenv("requirements", cwd=path))
-    lock = lock_in(root / "pure-python", path / "Pipfile.lock")
+    lock = copied_as(path / "Pipfile.lock", root / "pure-python", "Pipfile.lock")
     return {"project": path, "lock": lock, "requirements": exported, "pip": pip}
 
 

@@ -5,6 +5,7 @@
 1. Start-up, in fresh `python -c` processes, interleaved and repeated, medians:
    baseline (`pass`), (a) importing a generated `_buildinfo` module with ~30 dependencies,
    (b) `hatch_buildinfo.build_info()` of that package, (c) `importlib.metadata.version()`,
+   (e) `example-app --version` as its console script runs it,
    (d) `importlib.metadata.distributions()` read fully (name and version of each, as the
    `--version` drift check does). Net figures subtract the baseline. Each process also times
    its own statement with time.perf_counter ("in-proc"), which is far less noisy than the
@@ -151,10 +152,15 @@ def run_child(python: str, code: str, cwd: str, environ: dict[str, str]) -> tupl
 
 
 def make_package(directory: Path) -> None:
+    """The bench package, and a copy of example_app, each with a generated module of STARTUP_DEPENDENCIES."""
     package = directory / PACKAGE
     package.mkdir()
     (package / "__init__.py").write_text("")
     (package / "_buildinfo.py").write_text(render(bench_info(STARTUP_DEPENDENCIES)), encoding="utf-8")
+    example = directory / "example_app"
+    shutil.copytree(ROOT / "example_app" / "example_app", example, ignore=shutil.ignore_patterns("_buildinfo.py"))
+    stamped = bench_info(STARTUP_DEPENDENCIES).replace(program="example_app")
+    (example / "_buildinfo.py").write_text(render(stamped), encoding="utf-8")
 
 
 def probe(python: str, work: Path, environ: dict[str, str]) -> dict:
@@ -225,6 +231,12 @@ def startup_cases(dist: str, distributions: int) -> list[tuple[str, str, str]]:
             f"import importlib.metadata\nimportlib.metadata.version({dist!r})",
         ),
         ("d", f"distributions() read fully ({distributions} dists)", f"import importlib.metadata\n{READ_ALL}"),
+        # The console script's work: argparse, the shim, and --version's drift check over every distribution.
+        (
+            "e",
+            "example-app --version",
+            "from example_app.__main__ import main\ntry:\n    main(['--version'])\nexcept SystemExit:\n    pass",
+        ),
     ]
 
 
@@ -297,6 +309,10 @@ def bench_startup(runs: int, warmup: int) -> None:
             print(
                 f"  version()/shim, (c)/(b): {ratio_text(net['c'], net['b'])} net wall, "
                 f"{ratio_text(inproc['c'], inproc['b'])} in-proc"
+            )
+            print(
+                f"  example-app --version against distributions(), (e)/(d): {ratio_text(net['e'], net['d'])} net wall "
+                "(the drift check reads every distribution once)"
             )
 
 

@@ -10,9 +10,14 @@ import re
 import shutil
 from pathlib import Path
 
+import pytest
 from conftest import Project
+from packaging.markers import Marker
+from packaging.requirements import Requirement
 
 from hatch_buildinfo.info import BuildInfo
+from hatch_buildinfo.locks import LockError, normalize_name, read_lock
+from hatch_buildinfo.locks import Project as LockProject
 
 try:
     import tomllib
@@ -96,3 +101,27 @@ def copied_as(lock: Path, directory: Path, name: str) -> Path:
     """`lock` copied into a new `directory` under `name`, the file name read_lock knows."""
     directory.mkdir()
     return Path(shutil.copy(lock, directory / name))
+
+
+def exported_pins(text: str) -> list[tuple[str, str, Marker | None]]:
+    """(name, version, marker) of each line of a lock tool's requirements export; every line must pin with ==."""
+    found = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith(("#", "-")):
+            continue
+        requirement = Requirement(line)
+        (pin,) = requirement.specifier
+        assert pin.operator == "==", line
+        found.append((normalize_name(requirement.name), pin.version, requirement.marker))
+    return found
+
+
+def lock_error(path: Path, project: LockProject) -> str:
+    """read_lock's error for `path`: one line that starts with the file's path."""
+    with pytest.raises(LockError) as raised:
+        read_lock(path, project)
+    message = str(raised.value)
+    assert "\n" not in message
+    assert message.startswith(f"{path}: ")
+    return message

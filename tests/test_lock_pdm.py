@@ -8,10 +8,19 @@ from pathlib import Path
 
 import pytest
 from conftest import run_tool
-from lock_build import SAMPLE_PYPROJECT, as_recorded, as_set, built_dependencies, copied_as, hooked_copy, pairs
-from packaging.requirements import Requirement
+from lock_build import (
+    SAMPLE_PYPROJECT,
+    as_recorded,
+    as_set,
+    built_dependencies,
+    copied_as,
+    exported_pins,
+    hooked_copy,
+    lock_error,
+    pairs,
+)
 
-from hatch_buildinfo.locks import Locked, LockError, Project, normalize_name, read_lock
+from hatch_buildinfo.locks import Locked, Project, read_lock
 
 # pdm 2.29 fails on every command with hishel 2 (module 'hishel' has no attribute 'SyncSqliteStorage').
 PDM_WITH = ("hishel<2",)
@@ -27,18 +36,8 @@ def pdm(*arguments: str, cwd: Path) -> str:
     return run_tool("pdm", "pdm", *arguments, cwd=cwd, extra=PDM_WITH)
 
 
-def exported(text: str) -> set[tuple[str, str, str | None]]:
-    """(name, version, marker) of each line of `pdm export` output."""
-    found = set()
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith(("#", "-")):
-            continue
-        requirement = Requirement(line)
-        (pin,) = requirement.specifier
-        assert pin.operator == "==", line
-        found.add((normalize_name(requirement.name), pin.version, str(requirement.marker or "") or None))
-    return found
+def pins_as_set(text: str) -> set[tuple[str, str, str | None]]:
+    return {(name, version, str(marker) if marker else None) for name, version, marker in exported_pins(text)}
 
 
 @pytest.fixture(scope="module")
@@ -57,18 +56,9 @@ def pdm_project(tmp_path_factory) -> dict:
         "lock": path / "pdm.lock",
         "prod": copied_as(path / "prod.lock", root / "prod", "pdm.lock"),
         "flat": copied_as(path / "flat.lock", root / "flat", "pdm.lock"),
-        "export": exported(pdm("export", "--prod", "--no-hashes", cwd=path)),
-        "export-cli": exported(pdm("export", "--prod", "-G", "cli", "--no-hashes", cwd=path)),
+        "export": pins_as_set(pdm("export", "--prod", "--no-hashes", cwd=path)),
+        "export-cli": pins_as_set(pdm("export", "--prod", "-G", "cli", "--no-hashes", cwd=path)),
     }
-
-
-def one_line_error(path: Path, project: Project = PROJECT) -> str:
-    with pytest.raises(LockError) as caught:
-        read_lock(path, project)
-    message = str(caught.value)
-    assert "\n" not in message
-    assert message.startswith(f"{path}: ")
-    return message
 
 
 # Locks made by pdm
@@ -114,14 +104,12 @@ def test_extra_names_are_normalised(pdm_project):
 
 
 def test_a_dependency_group_is_not_an_extra(pdm_project):
-    message = one_line_error(
-        pdm_project["lock"], Project("demo-pkg", optional_dependencies={"cli": ()}, extras=("dev",))
-    )
+    message = lock_error(pdm_project["lock"], Project("demo-pkg", optional_dependencies={"cli": ()}, extras=("dev",)))
     assert "extra 'dev': not an optional-dependency group of the project" in message
 
 
 def test_lock_without_the_extra_says_how_to_lock_it(pdm_project):
-    message = one_line_error(pdm_project["prod"], replace(PROJECT, extras=("cli",)))
+    message = lock_error(pdm_project["prod"], replace(PROJECT, extras=("cli",)))
     assert "extra 'cli': the lock was made without this group" in message
     assert "pdm lock -G :all" in message
 
@@ -133,7 +121,7 @@ def test_production_lock_reads_without_extras(pdm_project):
 
 
 def test_lock_without_per_package_groups_is_refused(pdm_project):
-    message = one_line_error(pdm_project["flat"])
+    message = lock_error(pdm_project["flat"], PROJECT)
     assert "records no groups" in message
     assert "inherit_metadata" in message
 
@@ -155,7 +143,7 @@ def write_lock(tmp_path: Path, text: str) -> Path:
 
 
 def test_bad_toml(tmp_path):
-    message = one_line_error(write_lock(tmp_path, "[metadata\ngroups = 1\n"))
+    message = lock_error(write_lock(tmp_path, "[metadata\ngroups = 1\n"), PROJECT)
     assert "not valid TOML" in message
 
 
@@ -165,12 +153,12 @@ def test_unsupported_lock_version(tmp_path, version):
     if version == "4":
         assert read_lock(lock, PROJECT) == ()
     else:
-        message = one_line_error(lock)
+        message = lock_error(lock, PROJECT)
         assert f"[metadata] lock_version: unsupported '{version}'; only 4.x is supported" in message
 
 
 def test_missing_lock_version(tmp_path):
-    message = one_line_error(write_lock(tmp_path, '[metadata]\ngroups = ["default"]\n'))
+    message = lock_error(write_lock(tmp_path, '[metadata]\ngroups = ["default"]\n'), PROJECT)
     assert "[metadata] lock_version: missing" in message
 
 
@@ -189,7 +177,7 @@ def test_runtime_entry_without_version(tmp_path):
         groups = ["default"]
         """,
     )
-    message = one_line_error(lock)
+    message = lock_error(lock, PROJECT)
     assert message == f"{lock}: Some_Thing: has no version: the lock does not pin it"
 
 
@@ -220,5 +208,5 @@ def test_unversioned_project_itself_and_dev_entries_are_skipped(tmp_path):
 
 
 def test_lock_without_default_group(tmp_path):
-    message = one_line_error(write_lock(tmp_path, GOOD_METADATA.replace('"default", ', "")))
+    message = lock_error(write_lock(tmp_path, GOOD_METADATA.replace('"default", ', "")), PROJECT)
     assert "locked without the default group" in message

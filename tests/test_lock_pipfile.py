@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 from conftest import INDEX_URL, UV, clean_environment, run
-from lock_build import as_recorded, as_set, built_dependencies, copied_as, hooked_copy, pairs
+from lock_build import as_recorded, as_set, built_dependencies, copied_as, hooked_copy, lock_error, pairs
 from packaging.requirements import Requirement
 
-from hatch_buildinfo.locks import Locked, LockError, Project, normalize_name, read_lock
+from hatch_buildinfo.locks import Locked, Project, normalize_name, read_lock
 
 PROJECT = Project(name="demo-pkg", dependencies=("idna",), optional_dependencies={"cli": ("click",)})
 DEV_ONLY = {"pytest", "iniconfig", "pluggy", "packaging", "pygments", "exceptiongroup", "tomli"}
@@ -97,15 +97,6 @@ def pipenv_project(tmp_path_factory) -> dict:
     return {"project": path, "lock": lock, "requirements": exported, "pip": pip}
 
 
-def one_line_error(path: Path, project: Project = PROJECT) -> str:
-    with pytest.raises(LockError) as caught:
-        read_lock(path, project)
-    message = str(caught.value)
-    assert "\n" not in message
-    assert message.startswith(f"{path}: ")
-    return message
-
-
 # Locks made by pipenv
 
 
@@ -149,7 +140,7 @@ def test_entry_the_pip_resolver_left_unpinned_is_refused(pipenv_project):
     # records the Pipfile's "*" for it: the lock does not know which colorama a Windows install gets.
     lock = json.loads(pipenv_project["pip"].read_text(encoding="utf-8"))
     assert lock["default"]["colorama"]["version"] == "*"
-    message = one_line_error(pipenv_project["pip"])
+    message = lock_error(pipenv_project["pip"], PROJECT)
     assert message.startswith(f"{pipenv_project['pip']}: colorama: not pinned (version '*')")
     assert "pipenv lock --backend pure-python" in message
 
@@ -168,12 +159,12 @@ def write_lock(tmp_path: Path, default: dict, *, spec: object = 6, develop: dict
 def test_bad_json(tmp_path):
     path = tmp_path / "Pipfile.lock"
     path.write_text('{"_meta": {"pipfile-spec": 6},\n "default": {', encoding="utf-8")
-    assert "not valid JSON" in one_line_error(path)
+    assert "not valid JSON" in lock_error(path, PROJECT)
 
 
 @pytest.mark.parametrize("spec", [5, 7, "6", None])
 def test_unsupported_pipfile_spec(tmp_path, spec):
-    message = one_line_error(write_lock(tmp_path, {}, spec=spec))
+    message = lock_error(write_lock(tmp_path, {}, spec=spec), PROJECT)
     assert f"_meta pipfile-spec: unsupported {spec!r}; only 6 is supported" in message
 
 
@@ -185,7 +176,7 @@ def test_vcs_entry_without_version(tmp_path):
             "Some_Lib": {"git": "https://user:secret@example.invalid/lib.git", "ref": "0" * 40},
         },
     )
-    message = one_line_error(path)
+    message = lock_error(path, PROJECT)
     assert message == f"{path}: Some_Lib: has no version: a git entry is not pinned to a release"
     assert "secret" not in message
 
@@ -193,14 +184,14 @@ def test_vcs_entry_without_version(tmp_path):
 def test_path_entry_other_than_the_project(tmp_path):
     path = write_lock(tmp_path, {"tool": {"editable": True, "path": "../tool"}})
     assert (
-        one_line_error(path)
+        lock_error(path, PROJECT)
         == f"{path}: tool: has no version: an editable path entry (../tool) is not pinned to a release"
     )
 
 
 def test_range_is_not_a_pin(tmp_path):
     path = write_lock(tmp_path, {"idna": {"version": ">=3"}})
-    assert one_line_error(path) == f"{path}: idna: not pinned to one version (version '>=3')"
+    assert lock_error(path, PROJECT) == f"{path}: idna: not pinned to one version (version '>=3')"
 
 
 def test_project_itself_and_develop_are_skipped(tmp_path):

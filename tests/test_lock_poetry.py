@@ -14,11 +14,10 @@ from pathlib import Path
 
 import pytest
 from conftest import INDEX_URL, run_tool
-from lock_build import built_dependencies, hooked_copy, pairs
+from lock_build import built_dependencies, exported_pins, hooked_copy, lock_error, pairs
 from packaging.markers import Marker, default_environment
-from packaging.requirements import Requirement
 
-from hatch_buildinfo.locks import LockError, Project, normalize_name, read_lock
+from hatch_buildinfo.locks import Project, read_lock
 
 try:
     import tomllib
@@ -106,15 +105,7 @@ class LockedProject:
             flags = [flag for extra in extras for flag in ("--extras", extra)]
             command = ["poetry", "export", "--without", "dev", "--without-hashes", "-f", "requirements.txt", *flags]
             output = run_tool(self.poetry, *command, cwd=self.path, extra=(self.plugin,))
-            listed = []
-            for line in output.splitlines():
-                line = line.strip()
-                if line and not line.startswith(("-", "#")):
-                    requirement = Requirement(line)
-                    (specifier,) = requirement.specifier
-                    assert specifier.operator == "==", line
-                    listed.append((normalize_name(requirement.name), specifier.version, requirement.marker))
-            self._exports[extras] = listed
+            self._exports[extras] = exported_pins(output)
         return self._exports[extras]
 
     def read(self, extras: tuple[str, ...] = (), optional: dict | None = None):
@@ -226,6 +217,7 @@ def test_an_unknown_extra_adds_nothing(locked):
 # Malformed locks: one LockError naming the file and the entry, never a partial list
 # ---------------------------------------------------------------------------------------------
 
+READER_PROJECT = Project(NAME, DEPENDENCIES)
 GOOD_PACKAGE = """
 [[package]]
 name = "idna"
@@ -250,49 +242,51 @@ def _lock(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def _error(path: Path) -> str:
-    with pytest.raises(LockError) as raised:
-        read_lock(path, Project(NAME, DEPENDENCIES))
-    message = str(raised.value)
-    assert message.startswith(f"{path}: ")
-    assert "\n" not in message
-    return message
-
-
 def test_bad_toml(tmp_path):
-    message = _error(_lock(tmp_path, GOOD_PACKAGE + '[[package]]\nname = "requests"\nversion = \n' + METADATA_2_1))
+    message = lock_error(
+        _lock(tmp_path, GOOD_PACKAGE + '[[package]]\nname = "requests"\nversion = \n' + METADATA_2_1),
+        Project(NAME, DEPENDENCIES),
+    )
     assert "not valid TOML" in message
     assert "line 11" in message
 
 
 def test_package_without_version(tmp_path):
     no_version = '[[package]]\nname = "requests"\noptional = false\ngroups = ["main"]\n'
-    message = _error(_lock(tmp_path, GOOD_PACKAGE + no_version + METADATA_2_1))
+    message = lock_error(_lock(tmp_path, GOOD_PACKAGE + no_version + METADATA_2_1), READER_PROJECT)
     assert message == f"{tmp_path / 'poetry.lock'}: requests: has no version"
 
 
 def test_package_without_name(tmp_path):
-    message = _error(_lock(tmp_path, GOOD_PACKAGE + '[[package]]\nversion = "1.0"\n' + METADATA_2_1))
+    message = lock_error(
+        _lock(tmp_path, GOOD_PACKAGE + '[[package]]\nversion = "1.0"\n' + METADATA_2_1), Project(NAME, DEPENDENCIES)
+    )
     assert message.endswith("[[package]] #2: has no name")
 
 
 @pytest.mark.parametrize("version", ["9.0", "1.1", "3", "two"])
 def test_unsupported_lock_version(tmp_path, version):
-    message = _error(_lock(tmp_path, GOOD_PACKAGE + METADATA_2_1.replace('"2.1"', f'"{version}"')))
+    message = lock_error(
+        _lock(tmp_path, GOOD_PACKAGE + METADATA_2_1.replace('"2.1"', f'"{version}"')), Project(NAME, DEPENDENCIES)
+    )
     assert f"[metadata]: lock-version '{version}' is not supported" in message
 
 
 def test_no_lock_version(tmp_path):
-    assert "[metadata]: no lock-version" in _error(_lock(tmp_path, GOOD_PACKAGE))
+    assert "[metadata]: no lock-version" in lock_error(_lock(tmp_path, GOOD_PACKAGE), READER_PROJECT)
 
 
 def test_lock_version_2_1_package_without_groups(tmp_path):
-    message = _error(_lock(tmp_path, GOOD_PACKAGE.replace('groups = ["main"]\n', "") + METADATA_2_1))
+    message = lock_error(
+        _lock(tmp_path, GOOD_PACKAGE.replace('groups = ["main"]\n', "") + METADATA_2_1), Project(NAME, DEPENDENCIES)
+    )
     assert message.endswith("idna: has no list of groups, which its lock-version requires")
 
 
 def test_invalid_marker(tmp_path):
-    message = _error(_lock(tmp_path, GOOD_PACKAGE + 'markers = "sys_platform =="\n' + METADATA_2_1))
+    message = lock_error(
+        _lock(tmp_path, GOOD_PACKAGE + 'markers = "sys_platform =="\n' + METADATA_2_1), Project(NAME, DEPENDENCIES)
+    )
     assert ": idna: invalid marker " in message
 
 
@@ -301,7 +295,7 @@ def test_lock_version_2_0_from_poetry_1_8_is_refused(tmp_path):
     (tmp_path / "pyproject.toml").write_text(textwrap.dedent(POETRY_1) + SIMPLE_INDEX, encoding="utf-8")
     (tmp_path / "poetry.toml").write_text("[virtualenvs]\nin-project = true\n", encoding="utf-8")
     run_tool("poetry<2", "poetry", "lock", cwd=tmp_path)
-    message = _error(tmp_path / "poetry.lock")
+    message = lock_error(tmp_path / "poetry.lock", READER_PROJECT)
     assert message.endswith(
         "[metadata]: lock-version '2.0' records no groups, so runtime and development "
         "packages cannot be told apart; lock again with Poetry 2"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from conftest import UV, clean_environment, run, run_tool
-from lock_build import SAMPLE_PYPROJECT, built_dependencies, hooked_copy, pairs
+from lock_build import SAMPLE_PYPROJECT, built_dependencies, hooked_copy, lock_error, pairs
 from packaging.markers import Marker
 
 from hatch_buildinfo.locks import Locked, LockError, Project, normalize_name, read_lock
@@ -210,22 +210,13 @@ def write_lock(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def lock_error(path: Path, project: Project = DEMO) -> str:
-    with pytest.raises(LockError) as error:
-        read_lock(path, project)
-    message = str(error.value)
-    assert "\n" not in message
-    assert message.startswith(f"{path}: ")
-    return message
-
-
 def test_bad_toml(tmp_path):
     path = write_lock(tmp_path, 'lock-version = "1.0"\ncreated-by = \n')
-    assert "not valid TOML" in lock_error(path)
+    assert "not valid TOML" in lock_error(path, DEMO)
 
 
 def test_missing_file(tmp_path):
-    assert "cannot be read" in lock_error(tmp_path / "pylock.toml")
+    assert "cannot be read" in lock_error(tmp_path / "pylock.toml", DEMO)
 
 
 def test_a_package_without_a_version(tmp_path):
@@ -235,7 +226,7 @@ def test_a_package_without_a_version(tmp_path):
         + MINIMAL_PACKAGE
         + '\n[[packages]]\nname = "other-pkg"\ndirectory = { path = "../other" }\n',
     )
-    assert lock_error(path).startswith(f"{path}: other-pkg: installed from a directory with no version")
+    assert lock_error(path, DEMO).startswith(f"{path}: other-pkg: installed from a directory with no version")
 
 
 def test_the_project_itself_needs_no_version(tmp_path):
@@ -250,7 +241,7 @@ def test_the_project_itself_needs_no_version(tmp_path):
 
 def test_an_unsupported_lock_version(tmp_path):
     path = write_lock(tmp_path, 'lock-version = "9.0"\ncreated-by = "hand"\n' + MINIMAL_PACKAGE)
-    message = lock_error(path)
+    message = lock_error(path, DEMO)
     assert message == f"{path}: lock-version: lock-version '9.0' is not supported (this reader reads lock-version 1.x)"
 
 
@@ -259,6 +250,6 @@ def test_an_invalid_package_is_named(tmp_path):
         tmp_path,
         'lock-version = "1.0"\ncreated-by = "hand"\n' + MINIMAL_PACKAGE.replace(', hashes = { sha256 = "00" }', ""),
     )
-    message = lock_error(path)
+    message = lock_error(path, DEMO)
     assert message.startswith(f"{path}: idna (packages[0]")
     assert "hashes" in message

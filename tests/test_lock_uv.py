@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 from conftest import new_project, run_tool
-from lock_build import SAMPLE_PYPROJECT, built_dependencies, hooked_copy, pairs
+from lock_build import SAMPLE_PYPROJECT, built_dependencies, exported_pins, hooked_copy, pairs
 from packaging.markers import Marker
-from packaging.requirements import Requirement
 
-from hatch_buildinfo.locks import Locked, LockError, Project, normalize_name, read_lock
+from hatch_buildinfo.locks import Locked, LockError, Project, read_lock
 
 DEV_ONLY = {"pytest", "iniconfig", "pluggy", "pygments", "exceptiongroup", "tomli", "packaging", "typing-extensions"}
 # Environments to compare markers in: every project here has requires-python >= 3.9.
@@ -54,16 +53,7 @@ def export(directory: Path, *extras: str) -> dict[tuple[str, str], str | None]:
         *flags,
         cwd=directory,
     )
-    found = {}
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith(("#", "-")):
-            continue
-        requirement = Requirement(line)
-        (pin,) = requirement.specifier
-        assert pin.operator == "==", line
-        found[(normalize_name(requirement.name), pin.version)] = str(requirement.marker) if requirement.marker else None
-    return found
+    return {(name, version): str(marker) if marker else None for name, version, marker in exported_pins(text)}
 
 
 def holds(marker: str | None, environment: dict) -> bool:

@@ -5,6 +5,11 @@ from __future__ import annotations
 import re
 
 
+def normalize_name(name: str) -> str:
+    """The PEP 503 form of a project name."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
 def installed_versions() -> dict[str, str] | None:
     """Every installed distribution's version by PEP 503 name, in one pass; None where unknowable.
 
@@ -18,7 +23,7 @@ def installed_versions() -> dict[str, str] | None:
     for distribution in distributions():
         name = distribution.metadata["Name"]
         if name:  # a broken install can leave metadata without a name
-            versions.setdefault(re.sub(r"[-_.]+", "-", name).lower(), distribution.version)
+            versions.setdefault(normalize_name(name), distribution.version)
     return versions
 
 

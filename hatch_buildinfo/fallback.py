@@ -11,7 +11,7 @@ import os
 import re
 import subprocess
 
-from .drift import installed_versions
+from .drift import installed_versions, normalize_name
 from .info import UNKNOWN, BuildInfo
 from .markers import environment, holds
 
@@ -38,7 +38,7 @@ def from_metadata(package: str, *, git: bool = False) -> BuildInfo:
         # Requirements of extras are not what the package runs with unless asked for; leave them out.
         if not match or (marker.strip() and ("extra" in marker or not holds(marker.strip(), env))):
             continue
-        normalized = re.sub(r"[-_.]+", "-", match.group(1)).lower()
+        normalized = normalize_name(match.group(1))
         if normalized in installed:
             dependencies.add((normalized, installed[normalized]))
     return BuildInfo(program, distribution.version, dependencies=sorted(dependencies), **facts)

@@ -8,10 +8,11 @@ normalised (PEP 503), markers normalised, the project itself left out, sorted, n
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from importlib import import_module
 from pathlib import Path
+
+from ..drift import normalize_name
 
 # The design's auto-detect order: the first of these in the project root is read.
 DETECT_ORDER = ("pylock.toml", "uv.lock", "poetry.lock", "pdm.lock", "Pipfile.lock", "requirements.txt")
@@ -63,11 +64,6 @@ def load_toml(path: Path) -> dict:
 def one_line(error: object) -> str:
     """An error's text folded onto one line."""
     return " ".join(str(error).split())
-
-
-def normalize_name(name: str) -> str:
-    """The PEP 503 form of a project name."""
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def reader_for(path: Path) -> str | None:

@@ -20,7 +20,8 @@ venv: $(VENV)/.installed
 wheelhouse: venv
 	rm -rf $(WHEELHOUSE) && mkdir -p $(WHEELHOUSE)
 	$(BIN)/python -m build --wheel --no-isolation --outdir $(WHEELHOUSE) . >/dev/null
-	$(BIN)/python -m pip download --quiet --dest $(WHEELHOUSE) hatchling "gitpython>=3.1.30"
+	$(BIN)/python -m pip download --quiet --dest $(WHEELHOUSE) hatchling \
+		$$($(BIN)/python -c 'from hatch_buildinfo.build_hook import BUILD_DEPENDENCIES; print(*BUILD_DEPENDENCIES)')
 
 build: wheelhouse
 	rm -rf dist

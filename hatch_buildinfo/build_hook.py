@@ -21,6 +21,10 @@ from .render import render, write_atomically
 # Options every Hatch build hook accepts; hatchling itself reads them.
 HATCH_OPTIONS = {"dependencies", "require-runtime-dependencies", "require-runtime-features", "enable-by-default"}
 OPTIONS = {"path", "program", "lockfile", "extras", "include-user", "require-vcs", "require-lock"}
+# What the hook asks hatchling to install into an isolated build environment: gitpython where
+# there is no `git` executable, packaging 26 for `packaging.pylock` (hatchling alone may bring an
+# older one), and tomli 2.2.1, the first with compiled wheels, to read a large lock fast.
+BUILD_DEPENDENCIES = ("gitpython>=3.1.30", "packaging>=26", "tomli>=2.2.1")
 METRIC_PREFIX = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*\Z")
 
 
@@ -142,8 +146,7 @@ class BuildInfoBuildHook(BuildHookInterface):
             getattr(self, f"config_{option.replace('-', '_')}")
 
     def dependencies(self) -> list[str]:
-        # packaging 26 brings `packaging.pylock`; hatchling alone may bring an older one.
-        return ["gitpython>=3.1.30", "packaging>=26"]
+        return list(BUILD_DEPENDENCIES)
 
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
         self._validate_config()

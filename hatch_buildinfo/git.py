@@ -21,17 +21,22 @@ NO_COMMITS = dict.fromkeys(VCS_FACTS, "the git repository has no commits")
 def collect(root: str) -> tuple[dict[str, object], dict[str, str]]:
     """Git facts for the repository holding `root`, and why each missing fact is missing.
 
-    The `git` executable answers in three short calls. Only where there is none is gitpython
+    The `git` executable answers three short questions. Only where there is none is gitpython
     imported (its import alone costs more than all of hatch-vcs), to read revision, branch and
     commit date from `.git` itself; dirty state and tag then stay unknown.
     """
     if shutil.which("git") is None:
         return _collect_without_git(root)
-    try:
-        status = _git(root, "status", "--porcelain=v2", "--branch", "--untracked-files=no")
-    except _GitFailed as error:
-        if "not a git repository" not in error.message:
-            return {}, dict.fromkeys(VCS_FACTS, f"`git` failed: {error.message}")
+    # The questions are independent and each costs mostly git's start-up, so all three run at once.
+    (in_repository, status), (dated, commit_date), (tagged, tag) = _ask(
+        root,
+        ("status", "--porcelain=v2", "--branch", "--untracked-files=no"),
+        ("show", "-s", "--format=%cI", "HEAD"),
+        ("describe", "--tags"),
+    )
+    if not in_repository:
+        if "not a git repository" not in status:
+            return {}, dict.fromkeys(VCS_FACTS, f"`git` failed: {status}")
         return _no_repository(root)
 
     lines = status.splitlines()
@@ -42,20 +47,22 @@ def collect(root: str) -> tuple[dict[str, object], dict[str, str]]:
         "revision": headers["branch.oid"],
         # Every line but a header is a tracked file that differs from HEAD, staged or not.
         "dirty": len(lines) > len(headers),
-        "commit_date": utc_timestamp(datetime.fromisoformat(_git(root, "show", "-s", "--format=%cI", "HEAD"))),
     }
     gaps = {}
+    if dated:
+        facts["commit_date"] = utc_timestamp(datetime.fromisoformat(commit_date))
+    else:
+        gaps["commit_date"] = f"`git show` failed: {commit_date}"
     if headers.get("branch.head") == "(detached)":
         gaps["branch"] = "HEAD is detached"
     else:
         facts["branch"] = headers["branch.head"]
-    try:
-        facts["tag"] = _git(root, "describe", "--tags")
-    except _GitFailed:  # no tag reachable from HEAD
-        if _git(root, "rev-parse", "--is-shallow-repository") == "true":
-            gaps["tag"] = "the clone is shallow"  # unknown rather than none: a tag may lie beyond the boundary
-        else:
-            facts["tag"] = None
+    if tagged:
+        facts["tag"] = tag
+    elif _ask(root, ("rev-parse", "--is-shallow-repository")) == [(True, "true")]:
+        gaps["tag"] = "the clone is shallow"  # unknown rather than none: a tag may lie beyond the boundary
+    else:
+        facts["tag"] = None  # no tag reachable from HEAD
     return facts, gaps
 
 
@@ -66,20 +73,27 @@ def _no_repository(root: str) -> tuple[dict[str, object], dict[str, str]]:
     return facts, {name: reason for name in VCS_FACTS if name not in facts}
 
 
-class _GitFailed(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+def _ask(root: str, *commands: tuple[str, ...]) -> list[tuple[bool, str]]:
+    """Run `git` commands side by side; for each, whether it succeeded and its output (else its first error line).
 
-
-def _git(root: str, *arguments: str) -> str:
-    """One `git` command's output; `--no-optional-locks` so that reading never rewrites the index."""
-    result = subprocess.run(
-        ["git", "--no-optional-locks", *arguments], cwd=root, capture_output=True, text=True, check=False
-    )
-    if result.returncode != 0:
-        raise _GitFailed(_first_line(result.stderr))
-    return result.stdout.strip()
+    `--no-optional-locks` so that reading never rewrites the index.
+    """
+    processes = [
+        subprocess.Popen(
+            ["git", "--no-optional-locks", *command],
+            cwd=root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for command in commands
+    ]
+    answers = []
+    for process in processes:
+        stdout, stderr = process.communicate()
+        succeeded = process.returncode == 0
+        answers.append((succeeded, stdout.strip() if succeeded else _first_line(stderr)))
+    return answers
 
 
 def _collect_without_git(root: str) -> tuple[dict[str, object], dict[str, str]]:

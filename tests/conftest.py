@@ -13,6 +13,7 @@ import pytest
 from packaging.markers import Marker
 
 from hatch_buildinfo.artifacts import read_target
+from hatch_buildinfo.build_hook import BUILD_DEPENDENCIES
 from hatch_buildinfo.info import BuildInfo
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -154,7 +155,7 @@ def wheelhouse(tmp_path_factory) -> Path:
     """hatch-buildinfo's wheel and the hook's build needs, so isolated builds use no index."""
     house = tmp_path_factory.mktemp("wheelhouse")
     run(sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", house, ".", cwd=ROOT)
-    run(sys.executable, "-m", "pip", "download", "--quiet", "--dest", house, "hatchling", "gitpython>=3.1.30", cwd=ROOT)
+    run(sys.executable, "-m", "pip", "download", "--quiet", "--dest", house, "hatchling", *BUILD_DEPENDENCIES, cwd=ROOT)
     return house
 
 

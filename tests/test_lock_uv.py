@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -249,16 +249,13 @@ def thousand_package_lock(path: Path) -> set[Locked]:
     }
 
 
-def test_a_thousand_packages_read_back_exactly_and_quickly(tmp_path: Path) -> None:
+def test_a_thousand_packages_read_back_exactly(tmp_path: Path) -> None:
     path = tmp_path / "uv.lock"
     expected = thousand_package_lock(path)
 
-    started = time.perf_counter()
     packages = read_lock(path, Project(name="scale-app"))
-    elapsed = time.perf_counter() - started
 
     assert len(packages) == len(expected) and set(packages) == expected
-    assert elapsed < 3, f"{elapsed:.2f}s"
 
 
 def test_a_thousand_packages_built_with_the_hook_read_back_exactly(tmp_path: Path) -> None:
@@ -320,6 +317,24 @@ def test_malformed_locks_raise_one_line_naming_file_and_entry(tmp_path: Path, te
     assert message.startswith(f"{path}: ") and "\n" not in message
     for name in names:
         assert name in message
+
+
+@pytest.mark.parametrize("parser", ["tomli", "tomllib"])
+def test_either_toml_parser_reads_a_lock_alike_and_names_a_bad_one(tmp_path: Path, monkeypatch, parser: str) -> None:
+    if parser == "tomllib":
+        monkeypatch.setitem(sys.modules, "tomli", None)  # a build environment without tomli: `import tomli` fails
+    good, bad = tmp_path / "good" / "uv.lock", tmp_path / "bad" / "uv.lock"
+    broken = ROOT_ENTRY + IDNA.replace("[[package]]", "[[package]")
+    for path, text in ((good, ROOT_ENTRY + IDNA), (bad, broken)):
+        path.parent.mkdir()
+        path.write_text(text, encoding="utf-8")
+    broken_line = broken.splitlines().index("[[package]") + 1
+
+    assert read_lock(good, Project(name="demo-pkg")) == (Locked("idna", "3.7"),)
+    with pytest.raises(LockError) as raised:
+        read_lock(bad, Project(name="demo-pkg"))
+    message = str(raised.value)
+    assert message.startswith(f"{bad}: not valid TOML") and f"line {broken_line}," in message and "\n" not in message
 
 
 def test_a_source_tree_with_a_dynamic_version_needs_none(tmp_path: Path) -> None:

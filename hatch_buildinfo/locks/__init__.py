@@ -46,18 +46,20 @@ class Project:
 
 
 def load_toml(path: Path) -> dict:
-    """A lock file's TOML; a LockError naming the file when it cannot be read or parsed."""
+    """A TOML file's table; a LockError naming the file when it cannot be read or parsed."""
     try:
-        import tomllib
-    except ImportError:  # Python < 3.11; hatchling brings tomli there
-        import tomli as tomllib
+        # tomli's compiled wheels parse a large lock about three times as fast as the standard
+        # library's pure-Python tomllib (the same parser); the hook asks for tomli in its dependencies().
+        import tomli as toml
+    except ImportError:
+        import tomllib as toml
 
     try:
         with open(path, "rb") as file:
-            return tomllib.load(file)
+            return toml.load(file)
     except OSError as error:
         raise LockError(path, f"cannot be read: {error.strerror or error}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+    except (toml.TOMLDecodeError, UnicodeDecodeError) as error:
         raise LockError(path, f"not valid TOML: {one_line(error)}") from None
 
 

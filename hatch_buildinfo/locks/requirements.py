@@ -21,12 +21,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from . import Locked, LockError, Project, normalize_name
-
-try:
-    import tomllib
-except ImportError:  # Python < 3.11
-    import tomli as tomllib
+from . import Locked, LockError, Project, load_toml, normalize_name
 
 _COMMENT = re.compile(r"(^|\s+)#.*$")  # pip's: a `#` at the start or after whitespace
 _CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
@@ -156,9 +151,8 @@ def _editable_name(path: Path, value: str) -> str | None:
     else:
         directory = path.parent / value
     try:
-        with (directory / "pyproject.toml").open("rb") as file:
-            name = tomllib.load(file).get("project", {}).get("name")
-    except (OSError, tomllib.TOMLDecodeError, AttributeError):
+        name = load_toml(directory / "pyproject.toml").get("project", {}).get("name")
+    except (LockError, AttributeError):
         return None
     return name if isinstance(name, str) else None
 

@@ -78,8 +78,10 @@ def test_build_benchmark_smoke(tmp_path):
     for column in ("commits", "files", "tags", "wall ms", "import ms", "collect ms", "git procs", "scm wall ms"):
         assert column in columns, column
     labels = [line.strip() for line in scale]
-    for label in ("100 commits", "1k commits", "100 files", "1k files"):
+    for label in ("100 commits", "1k commits", "1k commits, 100's tags", "100 files", "1k files"):
         assert any(line.startswith(label + " ") for line in labels), label
     assert not any(line.startswith("100k") for line in labels)  # --smoke skips the big repositories
-    assert any("1k commits / 100 commits, collect, import excluded:" in line for line in labels)
-    assert any("1k commits / 100 commits, whole process, import included:" in line for line in labels)
+    for what in ("history alone, 1k commits, 100's tags", "history and tags, 1k commits"):
+        for part in ("collect, import excluded:", "whole process, import included:"):
+            assert any(line.startswith(f"{what} / 100 commits, {part}") for line in labels), (what, part)
+    assert any(line.startswith("git describe --tags grows with the number of tags") for line in labels)

@@ -45,7 +45,7 @@ def test_runtime_benchmark_smoke(tmp_path):
     assert "== Scrape: generate_latest(registry)" in output
     scrape = output.split("== Scrape:", 1)[1].splitlines()
     header = next(line for line in scrape if line.split()[:1] == ["deps"])
-    for column in ("runs", "ours ms", "Gauge ms", "ratio", "us/series", "what-if ms", "same bytes"):
+    for column in ("runs", "ours ms", "Gauge ms", "ratio", "us/series", "OpenMetrics ms", "what-if ms", "same bytes"):
         assert column in header, column
     rows = {line.split()[0]: line.split() for line in scrape if line.split()[:1] in (["10"], ["100"])}
     assert set(rows) == {"10", "100"}

@@ -23,7 +23,7 @@ HATCH_OPTIONS = {"dependencies", "require-runtime-dependencies", "require-runtim
 OPTIONS = {"path", "program", "lockfile", "extras", "include-user", "require-vcs", "require-lock"}
 # What the hook asks hatchling to install into an isolated build environment: gitpython where
 # there is no `git` executable, packaging 26 for `packaging.pylock` (hatchling alone may bring an
-# older one), and tomli 2.2.1, the first with compiled wheels, to read a large lock fast.
+# older one), and tomli, whose compiled wheels for CPython 3.11+ read a large lock fast.
 BUILD_DEPENDENCIES = ("gitpython>=3.1.30", "packaging>=26", "tomli>=2.2.1")
 METRIC_PREFIX = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*\Z")
 

@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import subprocess
+from contextlib import ExitStack
 from datetime import datetime, timezone
 
 
@@ -59,7 +60,11 @@ def collect(root: str) -> tuple[dict[str, object], dict[str, str]]:
         facts["branch"] = headers["branch.head"]
     if tagged:
         facts["tag"] = tag
-    elif _ask(root, ("rev-parse", "--is-shallow-repository")) == [(True, "true")]:
+        return facts, gaps
+    [(checked, shallow)] = _ask(root, ("rev-parse", "--is-shallow-repository"))
+    if not checked:
+        gaps["tag"] = f"`git rev-parse` failed: {shallow}"
+    elif shallow == "true":
         gaps["tag"] = "the clone is shallow"  # unknown rather than none: a tag may lie beyond the boundary
     else:
         facts["tag"] = None  # no tag reachable from HEAD
@@ -76,23 +81,30 @@ def _no_repository(root: str) -> tuple[dict[str, object], dict[str, str]]:
 def _ask(root: str, *commands: tuple[str, ...]) -> list[tuple[bool, str]]:
     """Run `git` commands side by side; for each, whether it succeeded and its output (else its first error line).
 
-    `--no-optional-locks` so that reading never rewrites the index.
+    `--no-optional-locks` so that reading never rewrites the index; `LC_ALL=C` so that git's
+    messages are the English ones `collect` matches. Every process is waited for, come what may.
     """
-    processes = [
-        subprocess.Popen(
-            ["git", "--no-optional-locks", *command],
-            cwd=root,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for command in commands
-    ]
+    environment = {**os.environ, "LC_ALL": "C"}
     answers = []
-    for process in processes:
-        stdout, stderr = process.communicate()
-        succeeded = process.returncode == 0
-        answers.append((succeeded, stdout.strip() if succeeded else _first_line(stderr)))
+    with ExitStack() as processes:
+        started = [
+            processes.enter_context(
+                subprocess.Popen(
+                    ["git", "--no-optional-locks", *command],
+                    cwd=root,
+                    env=environment,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    encoding="utf-8",
+                    errors="replace",
+                )
+            )
+            for command in commands
+        ]
+        for process in started:
+            stdout, stderr = process.communicate()
+            succeeded = process.returncode == 0
+            answers.append((succeeded, stdout.strip() if succeeded else _first_line(stderr)))
     return answers
 
 

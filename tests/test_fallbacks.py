@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 import tarfile
 import zipfile
@@ -141,6 +143,42 @@ def test_without_a_commit_everything_from_git_is_unknown(project, setup, reason)
     assert the_warning(result) == (
         f"hatch-buildinfo: warning: {reason.format(path=project.path)}; "
         "recorded as unknown: revision, branch, dirty, tag, commit_date"
+    )
+
+
+def test_git_speaking_another_language_still_reads_as_no_repository(project):
+    german = clean_environment(LANG="C.UTF-8", LANGUAGE="de")
+    said = run("git", "status", cwd=project.path, env=german, check=False).stderr
+    if "not a git repository" in said:
+        pytest.skip("this git has no German messages")
+
+    info, result = built_wheel(project, german)
+    assert info.revision == "unknown"
+    assert the_warning(result) == (
+        f"hatch-buildinfo: warning: no git repository at {project.path}; "
+        "recorded as unknown: revision, branch, dirty, tag, commit_date"
+    )
+
+
+@pytest.mark.parametrize(
+    ("failing", "fact"), [("show", "commit_date"), ("rev-parse", "tag")], ids=["show", "shallow-check"]
+)
+def test_a_git_command_that_fails_leaves_its_fact_unknown_with_the_reason(repo, tmp_path, failing, fact):
+    # A `git` ahead on PATH that fails one command and hands every other to the real git.
+    wrapper = tmp_path / "bin" / "git"
+    wrapper.parent.mkdir()
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        f'for argument; do [ "$argument" = {failing} ] && {{ echo "fatal: refused" >&2; exit 128; }}; done\n'
+        f'exec {shutil.which("git")} "$@"\n',
+        encoding="utf-8",
+    )
+    wrapper.chmod(0o755)
+
+    info, result = built_wheel(repo, clean_environment(PATH=f"{wrapper.parent}{os.pathsep}{os.environ['PATH']}"))
+    assert getattr(info, fact) is None and info.revision == repo.git("rev-parse", "HEAD")
+    assert the_warning(result) == (
+        f"hatch-buildinfo: warning: `git {failing}` failed: fatal: refused; recorded as unknown: {fact}"
     )
 
 

@@ -319,22 +319,39 @@ def test_malformed_locks_raise_one_line_naming_file_and_entry(tmp_path: Path, te
         assert name in message
 
 
-@pytest.mark.parametrize("parser", ["tomli", "tomllib"])
-def test_either_toml_parser_reads_a_lock_alike_and_names_a_bad_one(tmp_path: Path, monkeypatch, parser: str) -> None:
-    if parser == "tomllib":
-        monkeypatch.setitem(sys.modules, "tomli", None)  # a build environment without tomli: `import tomli` fails
-    good, bad = tmp_path / "good" / "uv.lock", tmp_path / "bad" / "uv.lock"
-    broken = ROOT_ENTRY + IDNA.replace("[[package]]", "[[package]")
-    for path, text in ((good, ROOT_ENTRY + IDNA), (bad, broken)):
-        path.parent.mkdir()
-        path.write_text(text, encoding="utf-8")
-    broken_line = broken.splitlines().index("[[package]") + 1
+def test_tomli_and_tomllib_read_a_lock_alike_and_refuse_bad_ones_alike(tmp_path: Path, monkeypatch) -> None:
+    pytest.importorskip("tomli")
+    good = ROOT_ENTRY + IDNA
+    bad = {
+        "header": (ROOT_ENTRY + IDNA.replace("[[package]]", "[[package]")).encode(),
+        "utf-8": good.encode().replace(b"3.7", b"3.\xff"),
+        "integer": good.replace("version = 1", "version = 1" + "0" * 5000).encode(),
+    }
+    paths = {}
+    for name, content in (("good", good.encode()), *bad.items()):
+        paths[name] = tmp_path / name / "uv.lock"
+        paths[name].parent.mkdir()
+        paths[name].write_bytes(content)
 
-    assert read_lock(good, Project(name="demo-pkg")) == (Locked("idna", "3.7"),)
-    with pytest.raises(LockError) as raised:
-        read_lock(bad, Project(name="demo-pkg"))
-    message = str(raised.value)
-    assert message.startswith(f"{bad}: not valid TOML") and f"line {broken_line}," in message and "\n" not in message
+    def outcomes(without: str) -> dict[str, object]:
+        """What reading each lock gives when `import <without>` fails."""
+        with monkeypatch.context() as patch:
+            patch.setitem(sys.modules, without, None)
+            found: dict[str, object] = {"good": read_lock(paths["good"], Project(name="demo-pkg"))}
+            for name in bad:
+                with pytest.raises(LockError) as raised:
+                    read_lock(paths[name], Project(name="demo-pkg"))
+                found[name] = str(raised.value)
+        return found
+
+    with_tomli, with_tomllib = outcomes("tomllib"), outcomes("tomli")
+    assert with_tomli == with_tomllib
+    assert with_tomli["good"] == (Locked("idna", "3.7"),)
+    for name in bad:
+        message = with_tomli[name]
+        assert message.startswith(f"{paths[name]}: not valid TOML: ") and "\n" not in message, message
+    header_line = bad["header"].decode().splitlines().index("[[package]") + 1
+    assert f"line {header_line}," in with_tomli["header"]
 
 
 def test_a_source_tree_with_a_dynamic_version_needs_none(tmp_path: Path) -> None:

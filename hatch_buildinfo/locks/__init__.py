@@ -48,8 +48,8 @@ class Project:
 def load_toml(path: Path) -> dict:
     """A TOML file's table; a LockError naming the file when it cannot be read or parsed."""
     try:
-        # tomli's compiled wheels parse a large lock about three times as fast as the standard
-        # library's pure-Python tomllib (the same parser); the hook asks for tomli in its dependencies().
+        # On CPython 3.11+, tomli's compiled wheels parse a large lock three times as fast as
+        # tomllib, the same parser in pure Python; the hook asks for tomli in its dependencies().
         import tomli as toml
     except ImportError:
         import tomllib as toml
@@ -59,7 +59,7 @@ def load_toml(path: Path) -> dict:
             return toml.load(file)
     except OSError as error:
         raise LockError(path, f"cannot be read: {error.strerror or error}") from None
-    except (toml.TOMLDecodeError, UnicodeDecodeError) as error:
+    except ValueError as error:  # either parser's TOMLDecodeError, bad UTF-8, an integer too long to convert
         raise LockError(path, f"not valid TOML: {one_line(error)}") from None
 
 

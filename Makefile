@@ -60,6 +60,7 @@ fleet: venv prometheus
 lint: venv
 	$(BIN)/ruff check hatch_buildinfo example_app tests bench
 	$(BIN)/ruff format --check hatch_buildinfo example_app tests bench
+	$(BIN)/python -m mypy
 
 test: lint
 	$(BIN)/python -m pytest

@@ -10,6 +10,10 @@ from .read import build_info
 __all__ = ["BuildInfo", "build_context_text", "build_info", "info_text", "json_text", "version_text"]
 _TEXT = ("build_context_text", "info_text", "json_text", "version_text")
 
+TYPE_CHECKING = False  # typing's own would cost every service an import at start-up
+if TYPE_CHECKING:  # what type checkers see of the names loaded on first use
+    from .text import build_context_text, info_text, json_text, version_text
+
 
 def __getattr__(name: str) -> object:
     if name in _TEXT:

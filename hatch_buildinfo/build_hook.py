@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -170,11 +171,11 @@ class BuildInfoBuildHook(BuildHookInterface):
         environ = os.environ
         git_facts, gaps = git.collect(self.root)
         recorded = self._recorded_in_sdist()
-        sources = [environment.overrides(environ), git_facts, self._vcs_facts_of(recorded)]
+        sources: list[Mapping[str, object]] = [environment.overrides(environ), git_facts, self._vcs_facts_of(recorded)]
         ci_branch = environment.ci_branch(environ)
         if ci_branch:
             sources.append({"branch": ci_branch})
-        facts = {
+        facts: dict[str, Any] = {
             "version": self.metadata.version,
             "build_date": environment.build_date(environ),
             "build_user": environment.build_user(environ, include_user=self.config_include_user),

@@ -19,7 +19,7 @@ def installed_versions() -> dict[str, str] | None:
         from importlib.metadata import distributions
     except ImportError:
         return None
-    versions = {}
+    versions: dict[str, str] = {}
     for distribution in distributions():
         name = distribution.metadata["Name"]
         if name:  # a broken install can leave metadata without a name

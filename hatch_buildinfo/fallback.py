@@ -15,6 +15,11 @@ from .drift import installed_versions, normalize_name
 from .info import UNKNOWN, BuildInfo
 from .markers import environment, holds
 
+TYPE_CHECKING = False  # typing's own costs an import on a path that may run at start-up
+if TYPE_CHECKING:
+    from importlib.metadata import Distribution
+    from types import ModuleType
+
 _NAME = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
@@ -44,7 +49,7 @@ def from_metadata(package: str, *, git: bool = False) -> BuildInfo:
     return BuildInfo(program, distribution.version, dependencies=sorted(dependencies), **facts)
 
 
-def _distribution(metadata: object, package: str) -> object | None:
+def _distribution(metadata: ModuleType, package: str) -> Distribution | None:
     candidates = []
     if hasattr(metadata, "packages_distributions"):  # Python 3.10+
         candidates.extend(metadata.packages_distributions().get(package, []))

@@ -50,12 +50,23 @@ class BuildInfo:
     """What one build of a program was made from. Immutable."""
 
     __slots__ = FIELDS
+    # For type checkers; quoted so that no Python evaluates `X | None` at import.
+    program: str
+    version: str
+    revision: str
+    branch: str
+    dirty: "bool | None"
+    tag: "str | None"
+    commit_date: "str | None"
+    build_user: "str | None"
+    build_date: str
+    dependencies: "tuple[tuple[str, ...], ...]"
 
     def __init__(self, program: str, version: str, **facts: object) -> None:
         unknown = set(facts) - set(DEFAULTS)
         if unknown:
             raise TypeError(f"BuildInfo got unknown fields: {', '.join(sorted(unknown))}")
-        values = dict(DEFAULTS, program=program, version=version, **facts)
+        values: dict = dict(DEFAULTS, program=program, version=version, **facts)
         for name in FIELDS:
             if not isinstance(values[name], TYPES[name]):
                 raise TypeError(f"BuildInfo field {name!r} cannot be {values[name]!r}")
@@ -96,14 +107,14 @@ class BuildInfo:
 
     def as_dict(self) -> dict:
         """The JSON-ready form of the design: every key present, unknowns as "unknown" or None."""
-        data = {"schema": SCHEMA}
+        data: dict = {"schema": SCHEMA}
         data.update((name, getattr(self, name)) for name in FIELDS)
         data["dependencies"] = [
             dict(zip(("name", "version", "marker"), dependency)) for dependency in self.dependencies
         ]
         return data
 
-    def running_dependencies(self) -> tuple:
+    def running_dependencies(self) -> "tuple[tuple[str, str], ...]":
         """The locked (name, version) pairs this interpreter runs with.
 
         Entries locked under a marker count only where the marker holds, so of a package

@@ -70,9 +70,9 @@ def _tokens(marker: str) -> list[tuple[str, str]]:
     tokens, position = [], 0
     while position < len(marker.rstrip()):
         match = _TOKEN.match(marker, position)
-        if not match:
+        kind = match.lastgroup if match else None
+        if match is None or kind is None:
             raise ValueError(f"cannot read marker {marker!r} at {marker[position:]!r}")
-        kind = match.lastgroup
         tokens.append((kind, match.group(kind)))
         position = match.end()
     return tokens

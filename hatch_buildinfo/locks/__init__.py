@@ -52,7 +52,7 @@ def load_toml(path: Path) -> dict:
         # tomllib, the same parser in pure Python; the hook asks for tomli in its dependencies().
         import tomli as toml
     except ImportError:
-        import tomllib as toml
+        import tomllib as toml  # type: ignore[no-redef]  # the same API
 
     try:
         with open(path, "rb") as file:
@@ -119,8 +119,9 @@ def _normalized_marker(path: Path, entry: str, marker: str | None) -> str | None
 
 def _either(markers: set[str | None]) -> str | None:
     """One marker that holds where any of `markers` holds; None (always) wins."""
-    if None in markers:
+    conditions = sorted(marker for marker in markers if marker is not None)
+    if len(conditions) < len(markers):
         return None
-    if len(markers) == 1:
-        return next(iter(markers))
-    return " or ".join(f"({marker})" for marker in sorted(markers))
+    if len(conditions) == 1:
+        return conditions[0]
+    return " or ".join(f"({condition})" for condition in conditions)

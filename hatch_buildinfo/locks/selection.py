@@ -57,7 +57,7 @@ def _partial(markers: list[Any], extras: frozenset[str], groups: frozenset[str])
     for terms in alternatives:
         if False in terms:
             continue
-        conditions = [term for term in terms if term is not True]
+        conditions = [term for term in terms if isinstance(term, str)]  # False is out already
         if not conditions:
             return True
         conjunction = " and ".join(f"({condition})" if " or " in condition else condition for condition in conditions)

@@ -37,7 +37,7 @@ _OWN_SOURCES = ("editable", "virtual")
 
 # An atom is one comparison: (left, op, right), each side ("var", name) or ("str", value).
 # A conjunction is a frozenset of atoms, a marker (DNF) a frozenset of conjunctions.
-_TRUE = frozenset({frozenset()})
+_TRUE: frozenset = frozenset({frozenset()})
 _FALSE: frozenset = frozenset()
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
 from . import environment, git, locks
+from .errors import BuildInfoError
 from .git import VCS_FACTS
 from .info import UNKNOWN, BuildInfo
 from .read import DEFAULT_MODULE, parse_source
@@ -21,7 +22,7 @@ from .render import render, write_atomically
 
 # Options every Hatch build hook accepts; hatchling itself reads them.
 HATCH_OPTIONS = {"dependencies", "require-runtime-dependencies", "require-runtime-features", "enable-by-default"}
-OPTIONS = {"path", "program", "lockfile", "extras", "include-user", "require-vcs", "require-lock"}
+OPTIONS = {"path", "program", "lockfile", "extras", "include-user", "require-vcs", "require-lock", "tag-match"}
 # What the hook asks hatchling to install into an isolated build environment: gitpython where
 # there is no `git` executable, packaging 26 for `packaging.pylock` (hatchling alone may bring an
 # older one), and tomli, whose compiled wheels for CPython 3.11+ read a large lock fast.
@@ -43,7 +44,7 @@ class BuildInfoBuildHook(BuildHookInterface):
     def _boolean_option(self, option: str, default: bool) -> bool:
         value = self.config.get(option, default)
         if not isinstance(value, bool):
-            raise TypeError(self._option_error(option, f"must be a boolean, not {value!r}"))
+            raise BuildInfoError(self._option_error(option, f"must be a boolean, not {value!r}"))
         return value
 
     def _project_file_option(self, option: str) -> str | None:
@@ -52,11 +53,11 @@ class BuildInfoBuildHook(BuildHookInterface):
         if value is None:
             return None
         if not isinstance(value, str):
-            raise TypeError(self._option_error(option, f"must be a string, not {value!r}"))
+            raise BuildInfoError(self._option_error(option, f"must be a string, not {value!r}"))
         root = os.path.realpath(self.root)
         target = os.path.realpath(os.path.join(root, value))
         if not value or os.path.isabs(value) or os.path.commonpath([root, target]) != root:
-            raise ValueError(self._option_error(option, f"must be a path inside the project: {value!r}"))
+            raise BuildInfoError(self._option_error(option, f"must be a path inside the project: {value!r}"))
         return os.path.relpath(target, root).replace(os.sep, "/")
 
     @cached_property
@@ -65,19 +66,52 @@ class BuildInfoBuildHook(BuildHookInterface):
         if path is None:
             return self._default_path()
         if not self.config["path"].endswith(".py"):
-            raise ValueError(self._option_error("path", f"must name a `.py` file: {self.config['path']!r}"))
+            raise BuildInfoError(self._option_error("path", f"must name a `.py` file: {self.config['path']!r}"))
         return path
 
     def _default_path(self) -> str:
+        """The module inside the one package the wheel ships, as hatchling itself selects the wheel's files."""
         package = re.sub(r"[-_.]+", "_", self.metadata.name).lower()
-        for directory in (package, f"src/{package}"):
-            if os.path.isfile(os.path.join(self.root, directory, "__init__.py")):
-                return f"{directory}/{DEFAULT_MODULE}.py"
-        raise ValueError(
-            self._option_error(
-                "path", f"is required: no package `{package}` at `{package}/` or `src/{package}/` to hold the module"
+        shipped, sources = self._wheel_packages()
+        guessed = [f"{source}{package}" for source in ("", "src/", *sources) if self._is_package(f"{source}{package}")]
+        candidates = shipped or list(dict.fromkeys(guessed))
+        named = [candidate for candidate in candidates if candidate.rsplit("/", 1)[-1] == package]
+        if len(candidates) == 1 or len(named) == 1:
+            return f"{(named or candidates)[0]}/{DEFAULT_MODULE}.py"
+        if candidates:
+            example = f"{candidates[0]}/{DEFAULT_MODULE}.py"
+            problem = (
+                f"the wheel ships {len(candidates)} packages ({', '.join(candidates)}): name one, e.g. {example!r}"
             )
-        )
+        else:
+            problem = f"the wheel ships no package, and there is no `{package}/` or `src/{package}/` to hold the module"
+        raise BuildInfoError(self._option_error("path", f"is required: {problem}"))
+
+    def _wheel_packages(self) -> tuple[list[str], list[str]]:
+        """The packages the wheel ships and its source directories, from hatchling's own wheel file selection.
+
+        hatchling reads `packages`, `only-include` and `sources` of `[tool.hatch.build.targets.wheel]`
+        and, where none is set, finds the package named after the project; a directory it ships that
+        is no package (`only-include = ["src"]`) counts for the packages directly inside it.
+        """
+        from hatchling.builders.wheel import WheelBuilder
+
+        try:
+            selection = WheelBuilder(self.root, metadata=self.metadata).config
+            included, sources = list(selection.only_include.values()), list(selection.sources)
+        except (TypeError, ValueError):  # hatchling finds nothing to ship, or a bad table: the wheel build says why
+            return [], []
+        packages = []
+        for directory in (path.replace(os.sep, "/").rstrip("/") for path in included):
+            if self._is_package(directory):
+                packages.append(directory)
+            elif os.path.isdir(os.path.join(self.root, directory)):
+                inside = sorted(os.listdir(os.path.join(self.root, directory)))
+                packages.extend(f"{directory}/{name}" for name in inside if self._is_package(f"{directory}/{name}"))
+        return packages, [source.replace(os.sep, "/") for source in sources if source]
+
+    def _is_package(self, directory: str) -> bool:
+        return os.path.isfile(os.path.join(self.root, directory, "__init__.py"))
 
     @cached_property
     def config_program(self) -> str:
@@ -85,46 +119,67 @@ class BuildInfoBuildHook(BuildHookInterface):
         if program is None:
             program = re.sub(r"[-.]", "_", self.metadata.name)
             if not METRIC_PREFIX.match(program):
-                raise ValueError(
+                raise BuildInfoError(
                     self._option_error(
                         "program", f"is required: the project name gives {program!r}, no valid metric name prefix"
                     )
                 )
             return program
         if not isinstance(program, str):
-            raise TypeError(self._option_error("program", f"must be a string, not {program!r}"))
+            raise BuildInfoError(self._option_error("program", f"must be a string, not {program!r}"))
         if not METRIC_PREFIX.match(program):
-            raise ValueError(self._option_error("program", f"must be a valid metric name prefix: {program!r}"))
+            raise BuildInfoError(self._option_error("program", f"must be a valid metric name prefix: {program!r}"))
         return program
 
     @cached_property
-    def config_lockfile(self) -> str | None:
+    def config_lockfile(self) -> str | bool:
+        """The lock file the user named; True to find one; False to read none.
+
+        Whether the file exists is asked only when it is read: a wheel built from an sdist takes the
+        dependencies the sdist recorded, and the sdist need not carry the lock.
+        """
+        if self.config.get("lockfile", True) is False:
+            return False
+        if self.config.get("lockfile") is True:
+            raise BuildInfoError(self._option_error("lockfile", "must be a path or false, not True"))
         lockfile = self._project_file_option("lockfile")
         if lockfile is None:
-            return None
+            return True
         if locks.reader_for(Path(lockfile)) is None:
             known = ", ".join(locks.DETECT_ORDER[:-1]) + ", pylock.*.toml, *.txt"
-            raise ValueError(
+            raise BuildInfoError(
                 self._option_error("lockfile", f"must name a lock file of a known format ({known}): {lockfile!r}")
             )
-        if not os.path.isfile(os.path.join(self.root, lockfile)):
-            raise ValueError(self._option_error("lockfile", f"names no file: {lockfile!r}"))
         return lockfile
 
     @cached_property
     def config_extras(self) -> tuple[str, ...]:
         extras = self.config.get("extras", [])
         if not isinstance(extras, list) or not all(isinstance(extra, str) for extra in extras):
-            raise TypeError(self._option_error("extras", f"must be an array of strings, not {extras!r}"))
+            raise BuildInfoError(self._option_error("extras", f"must be an array of strings, not {extras!r}"))
         known = {locks.normalize_name(name) for name in self.metadata.core.optional_dependencies}
         for extra in extras:
             if locks.normalize_name(extra) not in known:
-                raise ValueError(self._option_error("extras", f"names an extra the project does not define: {extra!r}"))
+                raise BuildInfoError(
+                    self._option_error("extras", f"names an extra the project does not define: {extra!r}")
+                )
         return tuple(extras)
 
     @cached_property
+    def config_tag_match(self) -> tuple[str, ...]:
+        """The globs `git describe --match` is given: which tags name this project."""
+        value = self.config.get("tag-match", [])
+        patterns = [value] if isinstance(value, str) else value
+        if not isinstance(patterns, list) or not all(isinstance(pattern, str) and pattern for pattern in patterns):
+            raise BuildInfoError(self._option_error("tag-match", f"must be a glob or an array of globs, not {value!r}"))
+        return tuple(patterns)
+
+    @cached_property
     def config_require_lock(self) -> bool:
-        return self._boolean_option("require-lock", False)
+        required = self._boolean_option("require-lock", False)
+        if required and self.config_lockfile is False:
+            raise BuildInfoError(self._option_error("require-lock", "is true, but `lockfile` is false"))
+        return required
 
     @cached_property
     def config_include_user(self) -> bool:
@@ -139,7 +194,7 @@ class BuildInfoBuildHook(BuildHookInterface):
         if unknown:
             known = ", ".join(f"`{option}`" for option in sorted(OPTIONS))
             option = unknown[0]
-            raise ValueError(
+            raise BuildInfoError(
                 f"Unknown option `{option}` = {self.config[option]!r} for build hook `{self.PLUGIN_NAME}` "
                 f"(known options: {known})"
             )
@@ -150,8 +205,13 @@ class BuildInfoBuildHook(BuildHookInterface):
         return list(BUILD_DEPENDENCIES)
 
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
-        self._validate_config()
-        source = render(self.collect())
+        try:
+            self._validate_config()
+            source = render(self.collect())
+        except BuildInfoError as error:
+            # One line and a failed build; a traceback would bury the line under thirty others.
+            self.app.abort(str(error))
+            raise  # only where an application's abort does not exit
         if version == "editable":
             # An editable install imports the package from the source tree, so the module must live there.
             write_atomically(os.path.join(self.root, self.config_path), source)
@@ -169,7 +229,7 @@ class BuildInfoBuildHook(BuildHookInterface):
     def collect(self) -> BuildInfo:
         """Each fact from the first source that has it: overrides, git, the sdist, CI, `unknown`."""
         environ = os.environ
-        git_facts, gaps = git.collect(self.root)
+        git_facts, gaps = git.collect(self.root, self.config_tag_match)
         recorded = self._recorded_in_sdist()
         sources: list[Mapping[str, object]] = [environment.overrides(environ), git_facts, self._vcs_facts_of(recorded)]
         ci_branch = environment.ci_branch(environ)
@@ -189,7 +249,7 @@ class BuildInfoBuildHook(BuildHookInterface):
         if missing:
             reasons = "; ".join(dict.fromkeys(gaps.get(name, "no source had it") for name in missing))
             if "revision" in missing and self.config_require_vcs:
-                raise RuntimeError(
+                raise BuildInfoError(
                     f"Build hook `{self.PLUGIN_NAME}` found no git revision ({reasons}) and `require-vcs` is true; "
                     "build from a git checkout or set BUILDINFO_REVISION"
                 )
@@ -213,27 +273,44 @@ class BuildInfoBuildHook(BuildHookInterface):
         return {name: value for name, value in facts.items() if value != UNKNOWN}
 
     def _locked_dependencies(self, recorded: BuildInfo | None) -> tuple[tuple[str, ...], ...]:
-        """The lock file's runtime packages; else what the sdist recorded; else none."""
-        root = Path(self.root)
-        path = root / self.config_lockfile if self.config_lockfile else locks.find_lock(root)
-        if path is None:
-            if recorded is not None:
-                return recorded.dependencies
-            looked_for = ", ".join(locks.DETECT_ORDER)
-            if self.config_require_lock:
-                raise ValueError(
-                    f"Build hook `{self.PLUGIN_NAME}` found no lock file ({looked_for}) and `require-lock` is true"
-                )
-            self.app.display_info(f"hatch-buildinfo: no lock file ({looked_for}); recording no dependencies")
+        """What the sdist recorded, in a wheel built from it; else the lock file's runtime packages; else none."""
+        if recorded is not None:
+            # The sdist read the lock when it was made, and need not carry it or the files it includes.
+            return recorded.dependencies
+        if self.config_lockfile is False:
             return ()
-        core = self.metadata.core
-        project = locks.Project(
-            name=self.metadata.name,
-            dependencies=tuple(core.dependencies),
-            optional_dependencies={extra: tuple(needs) for extra, needs in core.optional_dependencies.items()},
-            extras=self.config_extras,
-        )
-        return tuple(
-            (package.name, package.version, package.marker) if package.marker else (package.name, package.version)
-            for package in locks.read_lock(path, project)
-        )
+        root = Path(self.root)
+        detected = self.config_lockfile is True
+        if detected:
+            path = locks.find_lock(root)
+        else:
+            path = root / str(self.config_lockfile)
+            if not path.is_file():
+                raise BuildInfoError(self._option_error("lockfile", f"names no file: {self.config_lockfile!r}"))
+        why = f"no lock file ({', '.join(locks.DETECT_ORDER)})"
+        if path is not None:
+            core = self.metadata.core
+            project = locks.Project(
+                name=self.metadata.name,
+                dependencies=tuple(core.dependencies),
+                optional_dependencies={extra: tuple(needs) for extra, needs in core.optional_dependencies.items()},
+                extras=self.config_extras,
+                detected=detected,
+            )
+            try:
+                found = locks.read_lock(path, project)
+            except locks.NotARuntimeLock as error:
+                if not detected:
+                    raise
+                why = f"{error}, so it is not read as the runtime lock (name that with option `lockfile`)"
+            else:
+                return tuple(
+                    (package.name, package.version, package.marker)
+                    if package.marker
+                    else (package.name, package.version)
+                    for package in found
+                )
+        if self.config_require_lock:
+            raise BuildInfoError(f"Build hook `{self.PLUGIN_NAME}`: {why}, and `require-lock` is true")
+        self.app.display_info(f"hatch-buildinfo: {why}; recording no dependencies")
+        return ()

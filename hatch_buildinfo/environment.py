@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, timezone
 
+from .errors import BuildInfoError
 from .git import utc_timestamp
 
 # The `-ldflags -X` analogue: each variable sets one recorded fact and wins over everything.
@@ -42,7 +43,7 @@ def source_date(environ: Mapping[str, str]) -> datetime | None:
     try:
         return datetime.fromtimestamp(int(value), tz=timezone.utc)
     except (ValueError, OverflowError, OSError):
-        raise ValueError(
+        raise BuildInfoError(
             f"Environment variable `SOURCE_DATE_EPOCH` must be whole seconds since 1970: {value!r}"
         ) from None
 

@@ -136,6 +136,28 @@ def new_project(path: Path, hook_config: str = "", name: str = "demo-pkg") -> Pr
     return project
 
 
+def with_pyproject(project: Project, before_hook: str = "", in_hook: str = "") -> Project:
+    """`project` with tables added to pyproject.toml before the hook's table, and keys added to that table."""
+    pyproject = project.path / "pyproject.toml"
+    table = "[tool.hatch.build.hooks.buildinfo]\n"
+    text = pyproject.read_text(encoding="utf-8")
+    pyproject.write_text(text.replace(table, before_hook + table + in_hook), encoding="utf-8")
+    return project
+
+
+def wheel_table(project: Project, table: str) -> Project:
+    """`project` without the package named after it, and `table` in `[tool.hatch.build.targets.wheel]`."""
+    (named,) = project.path.glob("*/__init__.py")
+    shutil.rmtree(named.parent)
+    return with_pyproject(project, f"[tool.hatch.build.targets.wheel]\n{table}\n\n")
+
+
+def renamed_package(project: Project, package: str) -> Project:
+    """`project` with its package at `src/<package>`, declared as hatchling wants it declared."""
+    project.write(f"src/{package}/__init__.py", '"""A package named unlike its project."""\n')
+    return wheel_table(project, f'packages = ["src/{package}"]')
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Project:
     """A project with no git repository."""

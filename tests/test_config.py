@@ -33,6 +33,7 @@ def assert_fails_cleanly(project: Project, target: str, tmp_path: Path) -> str:
     outdir = tmp_path / "out"
     result = project.build(target, env=clean_environment(TMPDIR=str(temporary)), outdir=outdir, check=False)
     assert result.returncode != 0, result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr, result.stderr
     # Nothing half-written: the source tree is exactly the commit, no artifact, no leftover staging directory.
     assert project.git("status", "--porcelain", "--ignored") == ""
     assert not (project.path / "dist").exists()

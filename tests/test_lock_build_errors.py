@@ -105,13 +105,8 @@ MALFORMED = [
         [": lock-version: lock-version '9.0' is not supported"],
         id="pylock-lock-version",
     ),
-    pytest.param(
-        "requirements.txt",
-        "idna==3.10\n# a comment\nrequests>=2\n",
-        [":3: requests>=2: not pinned with =="],
-        id="requirements-not-pinned",
-    ),
 ]
+LOOSE_REQUIREMENTS = "idna==3.10\n# a comment\nrequests>=2\n"
 
 
 def committed(tmp_path, hook_config: str = "", files: dict[str, str] | None = None):
@@ -125,9 +120,10 @@ def committed(tmp_path, hook_config: str = "", files: dict[str, str] | None = No
 
 
 def failed_build(project):
-    """Build (an sdist, then a wheel from it) and expect a failure that leaves nothing behind."""
+    """Build (an sdist, then a wheel from it) and expect a failure that leaves nothing behind, and no traceback."""
     result = project.build(check=False)
     assert result.returncode != 0, result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr, result.stderr
     assert not any(result.outdir.glob("*.whl")) and not any(result.outdir.glob("*.tar.gz"))
     assert project.git("status", "--porcelain", "--ignored") == ""
     return result
@@ -152,6 +148,36 @@ def test_a_malformed_lock_fails_the_build_with_one_line(tmp_path, name, text, sa
         assert fragment in where, line
     if says[0].startswith(":"):  # `<path>: <entry>: <problem>` (or `<path>:<line>: <entry>: <problem>`)
         assert where.startswith(says[0]), line
+
+
+def test_a_named_requirements_file_that_pins_loosely_fails_the_build_with_one_line(tmp_path):
+    project = committed(tmp_path, 'lockfile = "requirements.txt"\n', {"requirements.txt": LOOSE_REQUIREMENTS})
+    lock = str(project.path / "requirements.txt")
+
+    (line,) = lines_naming(failed_build(project), lock)
+
+    problem = "not pinned with ==: a requirements file is a lock only when every line pins a version"
+    assert line == f"{lock}:3: requests>=2: {problem}"
+
+
+def test_a_found_requirements_file_that_pins_loosely_is_passed_over_saying_why(tmp_path):
+    project = committed(tmp_path, files={"requirements.txt": LOOSE_REQUIREMENTS})
+
+    result = project.build()
+
+    assert read_target(str(wheel_in(result.outdir))).dependencies == ()
+    (line,) = lines_naming(result, "requirements.txt")
+    assert line.startswith(f"hatch-buildinfo: {project.path / 'requirements.txt'}:3: requests>=2: not pinned with ==")
+    assert line.endswith("not read as the runtime lock (name that with option `lockfile`); recording no dependencies")
+
+
+def test_lockfile_false_reads_no_lock(tmp_path):
+    project = committed(tmp_path, "lockfile = false\n", {"uv.lock": UV_ROOT})
+
+    result = project.build()
+
+    assert read_target(str(wheel_in(result.outdir))).dependencies == ()
+    assert lines_naming(result, "lock") == []
 
 
 def test_no_lock_builds_recording_no_dependencies_and_says_so_once(tmp_path):

@@ -10,7 +10,7 @@ import pytest
 from conftest import run_tool
 from lock_build import SAMPLE_PYPROJECT, built_dependencies, hooked_copy, pairs
 
-from hatch_buildinfo.locks import Locked, LockError, Project, normalize_name, read_lock
+from hatch_buildinfo.locks import Locked, LockError, NotARuntimeLock, Project, normalize_name, read_lock
 
 DEMO = Project("demo-pkg")
 PIN = re.compile(r"^([A-Za-z0-9._-]+)==(\S+)", re.MULTILINE)
@@ -124,9 +124,9 @@ def test_a_file_included_twice_is_no_cycle(tmp_path):
 # Malformed input.
 
 
-def lock_error(path: Path) -> str:
-    with pytest.raises(LockError) as error:
-        read_lock(path, DEMO)
+def lock_error(path: Path, project: Project = DEMO, kind: type[LockError] = LockError) -> str:
+    with pytest.raises(kind) as error:
+        read_lock(path, project)
     message = str(error.value)
     assert "\n" not in message
     return message
@@ -190,3 +190,63 @@ def test_urls_in_errors_lose_their_credentials(tmp_path):
 def test_a_name_pinned_twice(tmp_path):
     path = write(tmp_path, "requirements.txt", "idna==3.10\nIDNA==3.7\n")
     assert lock_error(path) == f"{path}:2: idna: pinned again at 3.7, already at 3.10 in {path}:1"
+
+
+# What makes a requirements file no lock of the project's runtime.
+
+DETECTED = Project("demo-pkg", detected=True)
+# A development file as many libraries keep one: it installs the project with extras, then the tools.
+DEV_TOOLS = "-e .[cli,test]\npytest==8.3.3\nmypy==1.13.0\n"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "-e .[cli,test]",
+        "-e ./[cli]",
+        "--editable=.",
+        ".[cli]",
+        "./",
+        "-e file://{root}[cli]",
+        "-e git+https://example.invalid/demo.git#egg=demo_pkg[cli]",
+    ],
+)
+def test_the_project_itself_with_extras_is_left_out_of_a_named_file(tmp_path, line):
+    write(tmp_path, "pyproject.toml", SAMPLE_PYPROJECT)
+    path = write(tmp_path, "requirements.txt", f"idna==3.10\n{line.format(root=tmp_path)}\n")
+    assert read_lock(path, DEMO) == (Locked("idna", "3.10"),)
+
+
+def test_a_found_file_that_installs_the_project_itself_is_no_runtime_lock(tmp_path):
+    write(tmp_path, "pyproject.toml", SAMPLE_PYPROJECT)
+    path = write(tmp_path, "requirements.txt", DEV_TOOLS)
+    message = lock_error(path, DETECTED, NotARuntimeLock)
+    assert message == f"{path}:1: -e .[cli,test]: installs the project itself, as a development requirements file does"
+
+
+def test_a_local_install_of_another_project_is_no_pin(tmp_path):
+    path = write(tmp_path, "requirements.txt", "idna==3.10\n../other[extra]\n")
+    message = lock_error(path, kind=NotARuntimeLock)
+    assert message == (
+        f"{path}:2: ../other[extra]: a local install has no version; a lock of runtime dependencies pins every version"
+    )
+
+
+@pytest.mark.parametrize("detected", [False, True])
+def test_a_declared_dependency_left_unpinned_makes_no_runtime_lock(tmp_path, detected):
+    """pip-compile of the project pins `requests`; a file of tools does not. A marker-gated need may be absent."""
+    project = Project(
+        "demo-pkg",
+        dependencies=("requests>=2.31", "colorama; sys_platform == 'win32'"),
+        optional_dependencies={"CLI": ("click>=8",)},
+        detected=detected,
+    )
+    path = write(tmp_path, "requirements.txt", "requests==2.32.3\npytest==8.3.3\n")
+    assert read_lock(path, project) == (Locked("pytest", "8.3.3"), Locked("requests", "2.32.3"))
+
+    with_extra = Project(**{**vars(project), "extras": ("cli",)})
+    message = lock_error(path, with_extra, NotARuntimeLock)
+    assert (
+        message
+        == f"{path}: click>=8: the project depends on it, but the file pins no version: it is not the runtime lock"
+    )

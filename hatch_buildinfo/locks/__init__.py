@@ -13,17 +13,22 @@ from importlib import import_module
 from pathlib import Path
 
 from ..drift import normalize_name
+from ..errors import BuildInfoError
 
 # The design's auto-detect order: the first of these in the project root is read.
 DETECT_ORDER = ("pylock.toml", "uv.lock", "poetry.lock", "pdm.lock", "Pipfile.lock", "requirements.txt")
 
 
-class LockError(ValueError):
+class LockError(BuildInfoError):
     """A lock file that cannot be read; the message is one line naming the file and the entry."""
 
     def __init__(self, path: os.PathLike | str, problem: str, entry: str | None = None) -> None:
         where = f"{os.fspath(path)}: {entry}: " if entry else f"{os.fspath(path)}: "
         super().__init__(where + problem)
+
+
+class NotARuntimeLock(LockError):
+    """A file that reads, but is not a lock of the project's runtime (a requirements file of development tools)."""
 
 
 @dataclass(frozen=True, order=True)
@@ -43,6 +48,9 @@ class Project:
     dependencies: tuple[str, ...] = ()
     optional_dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
     extras: tuple[str, ...] = ()
+    # The lock was found by auto-detection, not named in `lockfile`: a file that installs the
+    # project itself is then a development file, not a lock of what the project runs with.
+    detected: bool = False
 
 
 def load_toml(path: Path) -> dict:

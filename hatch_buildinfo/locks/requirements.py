@@ -1,16 +1,18 @@
 """Read a pinned requirements file (pip-compile output, `pip freeze`, `uv export`/`uv pip compile`).
 
 A requirements file is a lock only when every requirement pins one exact version
-(`name==version`, or `===`); anything looser is an error, not a guess. It carries no extras
-or groups: every entry counts as runtime, so the file pointed at must be the runtime one
-(for instance pip-compile's output for the project's `dependencies`, not a dev file).
+(`name==version`, or `===`) and every dependency the project declares without a marker is
+pinned; anything looser is not a lock, rather than a guess. It carries no extras or groups:
+every entry counts as runtime, so the file must be the runtime one (for instance pip-compile's
+output for the project's `dependencies`, not a dev file). A file found by auto-detection that
+installs the project itself (`-e .[dev]`) is a development file, so it is not a lock either.
 
 Read as pip reads it: `\\` continues a line, `#` after whitespace starts a comment,
 `--hash` and other per-requirement options are ignored, environment markers are kept,
 `-r` includes are read relative to the including file (cycles are an error), `-c`
 constraints are ignored (constraints install nothing), other options (`--index-url`,
-`--find-links`, ...) are ignored and never recorded, and `-e` lines are skipped when they
-install the project itself and an error otherwise (an editable install has no version).
+`--find-links`, ...) are ignored and never recorded, and local installs (`-e .[extras]`,
+`./path`) are left out when they install the project itself and are no pin otherwise.
 """
 
 from __future__ import annotations
@@ -21,11 +23,12 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from . import Locked, LockError, Project, load_toml, normalize_name
+from . import Locked, LockError, NotARuntimeLock, Project, load_toml, normalize_name
 
 _COMMENT = re.compile(r"(^|\s+)#.*$")  # pip's: a `#` at the start or after whitespace
 _CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
-_EGG = re.compile(r"[#&]egg=([^&\s]+)")
+_EGG = re.compile(r"[#&]egg=([^&\s\[]+)")
+_EXTRAS = re.compile(r"\[[^\]]*\]$")
 _INCLUDE = ("-r", "--requirement")
 _CONSTRAINT = ("-c", "--constraint")
 _EDITABLE = ("-e", "--editable")
@@ -35,6 +38,7 @@ def read(path: Path, project: Project) -> Iterable[Locked]:
     found: list[tuple[str, Locked]] = []
     _read_file(path, project, (path.resolve(),), found)
     _check_single_pins(found)
+    _check_declared_pinned(path, project, {normalize_name(locked.name) for _, locked in found})
     return [locked for _, locked in found]
 
 
@@ -52,6 +56,8 @@ def _read_file(path: Path, project: Project, chain: tuple[Path, ...], found: lis
         where = f"{path}:{number}"
         if line.startswith("-"):
             _option(where, path, line, project, chain, found)
+        elif _is_local_path(_before_options(line)):
+            _local_install(where, path, _before_options(line), project)
         else:
             locked = _requirement(where, line, project)
             if locked is not None:
@@ -107,7 +113,7 @@ def _option(
             if kind is _INCLUDE:
                 _include(where, path, value, project, chain, found)
             elif kind is _EDITABLE:
-                _editable(where, path, value, project)
+                _local_install(where, path, value, project, editable=True)
             break  # constraints install nothing; any other option is not a package
 
 
@@ -127,29 +133,35 @@ def _include(
     _read_file(target, project, (*chain, resolved), found)
 
 
-def _editable(where: str, path: Path, value: str, project: Project) -> None:
-    name = _editable_name(path, value)
-    if name is not None and normalize_name(name) == normalize_name(project.name):
-        return
-    raise LockError(
-        where,
-        "an editable install has no version; a lock of runtime dependencies pins every version",
-        entry=f"-e {_redact(value)}",
-    )
+def _is_local_path(requirement: str) -> bool:
+    """Whether a requirement line names a directory or file, as pip tells (`.`, `./pkg[extra]`, `../lib`)."""
+    location = _EXTRAS.sub("", requirement)
+    return location.startswith(".") or ("/" in location and "@" not in location and "://" not in location)
 
 
-def _editable_name(path: Path, value: str) -> str | None:
-    """The project name an editable line installs: its #egg= fragment or its directory's pyproject.toml."""
+def _local_install(where: str, path: Path, value: str, project: Project, *, editable: bool = False) -> None:
+    """A line installing a directory: the project itself is left out (or, auto-detected, makes a dev file)."""
+    entry = f"-e {_redact(value)}" if editable else _redact(value)
+    name = _installed_name(path, value)
+    if name is None or normalize_name(name) != normalize_name(project.name):
+        kind = "an editable install" if editable else "a local install"
+        raise NotARuntimeLock(where, f"{kind} has no version; a lock of runtime dependencies pins every version", entry)
+    if project.detected:
+        raise NotARuntimeLock(where, "installs the project itself, as a development requirements file does", entry)
+
+
+def _installed_name(path: Path, value: str) -> str | None:
+    """The project name a local or editable line installs: its #egg= fragment or its directory's pyproject.toml."""
     egg = _EGG.search(value)
     if egg:
         return egg.group(1)
     parts = urlsplit(value)
     if parts.scheme == "file":
-        directory = Path(unquote(parts.path))
+        directory = Path(unquote(_EXTRAS.sub("", parts.path)))
     elif "://" in value or "+" in parts.scheme:
         return None
     else:
-        directory = path.parent / value
+        directory = path.parent / _EXTRAS.sub("", value)
     try:
         name = load_toml(directory / "pyproject.toml").get("project", {}).get("name")
     except (LockError, AttributeError):
@@ -165,17 +177,17 @@ def _requirement(where: str, line: str, project: Project) -> Locked | None:
         requirement = Requirement(text)
     except InvalidRequirement as error:
         problem = str(error).splitlines()[0] if str(error) else "invalid requirement"
-        raise LockError(where, f"not a name==version pin: {problem}", entry=_redact(text)) from None
+        raise NotARuntimeLock(where, f"not a name==version pin: {problem}", entry=_redact(text)) from None
     if normalize_name(requirement.name) == normalize_name(project.name):
         return None
     if requirement.url:
-        raise LockError(where, "installed from a URL, not pinned to a version", entry=requirement.name)
+        raise NotARuntimeLock(where, "installed from a URL, not pinned to a version", entry=requirement.name)
     specifiers = list(requirement.specifier)
     pinned = (
         len(specifiers) == 1 and specifiers[0].operator in ("==", "===") and not specifiers[0].version.endswith(".*")
     )
     if not pinned:
-        raise LockError(
+        raise NotARuntimeLock(
             where, "not pinned with ==: a requirements file is a lock only when every line pins a version", entry=text
         )
     marker = str(requirement.marker) if requirement.marker else None
@@ -202,6 +214,25 @@ def _check_single_pins(found: list[tuple[str, Locked]]) -> None:
             version, first = seen[name]
             raise LockError(where, f"pinned again at {locked.version}, already at {version} in {first}", entry=name)
         seen.setdefault(name, (locked.version, where))
+
+
+def _check_declared_pinned(path: Path, project: Project, pinned: set[str]) -> None:
+    """Every dependency the project runs with unconditionally must be pinned, or this is not its runtime lock.
+
+    A dependency under a marker may rightly be missing: pip-compile leaves out what this platform does not need.
+    """
+    from packaging.requirements import Requirement
+
+    own_name = normalize_name(project.name)
+    chosen = {normalize_name(extra) for extra in project.extras}
+    extras = [needs for extra, needs in project.optional_dependencies.items() if normalize_name(extra) in chosen]
+    for text in (*project.dependencies, *(need for needs in extras for need in needs)):
+        requirement = Requirement(text)
+        name = normalize_name(requirement.name)
+        if requirement.marker is None and name != own_name and name not in pinned:
+            raise NotARuntimeLock(
+                path, "the project depends on it, but the file pins no version: it is not the runtime lock", text
+            )
 
 
 def _redact(text: str) -> str:

@@ -14,10 +14,12 @@ import subprocess
 from .drift import installed_versions, normalize_name
 from .info import UNKNOWN, BuildInfo
 from .markers import environment, holds
+from .read import DEFAULT_MODULE
 
 TYPE_CHECKING = False  # typing's own costs an import on a path that may run at start-up
 if TYPE_CHECKING:
-    from importlib.metadata import Distribution
+    from collections.abc import Iterable
+    from importlib.metadata import Distribution, PackagePath
     from types import ModuleType
 
 _NAME = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
@@ -60,6 +62,72 @@ def _distribution(metadata: ModuleType, package: str) -> Distribution | None:
         except metadata.PackageNotFoundError:
             continue
     return None
+
+
+def generated_module_of(name: str, module: str = DEFAULT_MODULE) -> str:
+    """The dotted name of the generated module installed by the distribution called `name`.
+
+    For `build_info()` given a distribution's name, not an import package's. Raises
+    ModuleNotFoundError, its message one line saying to pass the import package, unless exactly
+    one top-level package of that distribution holds a generated module; where several modules
+    in it are, the one called `module` wins.
+    """
+    hint = f"No package named {name!r}; build_info() takes the import package"
+    try:
+        from importlib import metadata
+    except ImportError:  # Python 3.7: distributions cannot be looked up
+        raise ModuleNotFoundError(f"{hint} (the name you import), not a distribution's name", name=name) from None
+    distribution = _named_distribution(metadata, name)
+    if distribution is None:
+        raise ModuleNotFoundError(f"{hint}, and no installed distribution is named {name!r}", name=name) from None
+
+    from .artifacts import installed_modules
+
+    held: dict[str, list[tuple[str, ...]]] = {}
+    for file, _ in installed_modules(distribution):
+        dotted = (*file.parts[:-1], file.parts[-1][: -len(".py")])
+        if all(part.isidentifier() for part in dotted):
+            held.setdefault(dotted[0], []).append(dotted)
+    if len(held) == 1:
+        (modules,) = held.values()
+        modules.sort(key=lambda parts: (parts[-1] != module, len(parts)))  # ties keep the order found
+        return ".".join(modules[0])
+    label = distribution.metadata["Name"] or name
+    installs = _top_level_names(distribution.files or ())
+    if not installs:
+        message = f"{hint}, and distribution {label!r} lists no package among its files"
+    else:
+        message = f"{hint}, and distribution {label!r} installs: {', '.join(installs)}"
+        if held:
+            message += f" ({', '.join(sorted(held))} each with build info of its own)"
+    raise ModuleNotFoundError(message, name=name) from None
+
+
+def _named_distribution(metadata: ModuleType, name: str) -> Distribution | None:
+    """The installed distribution whose PEP 503 name is `name`'s, if any."""
+    # Directory names of installed metadata are normalised with `_`; Pythons before 3.10 only lower-case
+    # what they are asked for and turn `-` into `_`, so ask in that form first.
+    for candidate in dict.fromkeys([normalize_name(name).replace("-", "_"), name]):
+        try:
+            return metadata.distribution(candidate)
+        except metadata.PackageNotFoundError:
+            continue
+    return None
+
+
+def _top_level_names(files: Iterable[PackagePath]) -> list[str]:
+    """The top-level packages and modules among a distribution's installed files."""
+    from importlib.machinery import all_suffixes
+
+    suffixes = tuple(all_suffixes())
+    names = set()
+    for file in files:
+        parts = file.parts
+        if parts and parts[-1].endswith(suffixes):
+            top = parts[0] if len(parts) > 1 else parts[0].partition(".")[0]
+            if top.isidentifier() and not top.startswith("__"):  # not __pycache__, nor an editable install's finder
+                names.add(top)
+    return sorted(names)
 
 
 def _git_facts(package: str) -> dict[str, object]:

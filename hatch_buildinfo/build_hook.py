@@ -70,11 +70,9 @@ class BuildInfoBuildHook(BuildHookInterface):
         return path
 
     def _default_path(self) -> str:
-        """The module inside the one package the wheel ships, as hatchling itself selects the wheel's files."""
+        """The module inside the one package the wheel ships; of several, the one named after the project."""
         package = re.sub(r"[-_.]+", "_", self.metadata.name).lower()
-        shipped, sources = self._wheel_packages()
-        guessed = [f"{source}{package}" for source in ("", "src/", *sources) if self._is_package(f"{source}{package}")]
-        candidates = shipped or list(dict.fromkeys(guessed))
+        candidates = self._wheel_packages()
         named = [candidate for candidate in candidates if candidate.rsplit("/", 1)[-1] == package]
         if len(candidates) == 1 or len(named) == 1:
             return f"{(named or candidates)[0]}/{DEFAULT_MODULE}.py"
@@ -84,34 +82,28 @@ class BuildInfoBuildHook(BuildHookInterface):
                 f"the wheel ships {len(candidates)} packages ({', '.join(candidates)}): name one, e.g. {example!r}"
             )
         else:
-            problem = f"the wheel ships no package, and there is no `{package}/` or `src/{package}/` to hold the module"
+            problem = f"the wheel ships no package (none named `{package}`) to hold the module"
         raise BuildInfoError(self._option_error("path", f"is required: {problem}"))
 
-    def _wheel_packages(self) -> tuple[list[str], list[str]]:
-        """The packages the wheel ships and its source directories, from hatchling's own wheel file selection.
+    def _wheel_packages(self) -> list[str]:
+        """The top-level packages among the files hatchling selects for the wheel, as project-relative paths.
 
-        hatchling reads `packages`, `only-include` and `sources` of `[tool.hatch.build.targets.wheel]`
-        and, where none is set, finds the package named after the project; a directory it ships that
-        is no package (`only-include = ["src"]`) counts for the packages directly inside it.
+        hatchling's selection reads `packages`, `only-include`, `include` and `sources` of
+        `[tool.hatch.build.targets.wheel]` and, where none is set, finds the package named after the
+        project; the first directory down with an `__init__.py` is a package (namespaces have none).
         """
         from hatchling.builders.wheel import WheelBuilder
 
         try:
-            selection = WheelBuilder(self.root, metadata=self.metadata).config
-            included, sources = list(selection.only_include.values()), list(selection.sources)
+            files = WheelBuilder(self.root, metadata=self.metadata).recurse_included_files()
+            packages = {
+                os.path.dirname(file.relative_path).replace(os.sep, "/")
+                for file in files
+                if os.path.basename(file.relative_path) == "__init__.py"
+            }
         except (TypeError, ValueError):  # hatchling finds nothing to ship, or a bad table: the wheel build says why
-            return [], []
-        packages = []
-        for directory in (path.replace(os.sep, "/").rstrip("/") for path in included):
-            if self._is_package(directory):
-                packages.append(directory)
-            elif os.path.isdir(os.path.join(self.root, directory)):
-                inside = sorted(os.listdir(os.path.join(self.root, directory)))
-                packages.extend(f"{directory}/{name}" for name in inside if self._is_package(f"{directory}/{name}"))
-        return packages, [source.replace(os.sep, "/") for source in sources if source]
-
-    def _is_package(self, directory: str) -> bool:
-        return os.path.isfile(os.path.join(self.root, directory, "__init__.py"))
+            return []
+        return sorted(package for package in packages if package and os.path.dirname(package) not in packages)
 
     @cached_property
     def config_program(self) -> str:

@@ -157,6 +157,9 @@ def hook(project: Project, target: str = "wheel") -> BuildInfoBuildHook:
             id="one-named-after-the-project",
         ),
         pytest.param('include = ["lib/demo_pkg"]\nsources = ["lib"]', ["lib/demo_pkg"], "lib/demo_pkg/_buildinfo.py"),
+        pytest.param(
+            'include = ["/pymdownx"]', ["pymdownx", "pymdownx/slugs"], "pymdownx/_buildinfo.py", id="include-pattern"
+        ),
     ],
 )
 def test_the_default_path_is_in_the_package_hatchling_ships(tmp_path, table, packages, expected):

@@ -211,6 +211,10 @@ info = step(
     ),
 )
 step("render(info)", lambda: render(info))
+from hatchling.metadata.core import ProjectMetadata
+from hatch_buildinfo.build_hook import BuildInfoBuildHook
+hook = BuildInfoBuildHook(root, {}, None, ProjectMetadata(root, None), root, "wheel")
+step("default path: the package among hatchling's wheel files", lambda: hook.config_path)
 print(json.dumps({"steps": steps, "dependencies": len(found)}))
 """
 

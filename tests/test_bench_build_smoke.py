@@ -69,6 +69,7 @@ def test_build_benchmark_smoke(tmp_path):
         "git.collect(root), import excluded",
         "read_lock(uv.lock), first call",
         "render(info)",
+        "default path: the package among hatchling's wheel files",
         "sum of the steps (first calls):",
     ):
         assert any(row in line for line in steps), row

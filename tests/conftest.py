@@ -136,6 +136,25 @@ def new_project(path: Path, hook_config: str = "", name: str = "demo-pkg") -> Pr
     return project
 
 
+def unhooked_project(path: Path, name: str, tables: str = "") -> Project:
+    """A hatchling project `name` that does not use the hook, with `tables` added to its pyproject.toml."""
+    project = Project(path)
+    project.write(
+        "pyproject.toml",
+        f"""\
+        [build-system]
+        requires = ["hatchling"]
+        build-backend = "hatchling.build"
+
+        [project]
+        name = "{name}"
+        version = "1.2.3"
+        """
+        + textwrap.dedent(tables),
+    )
+    return project
+
+
 def with_pyproject(project: Project, before_hook: str = "", in_hook: str = "") -> Project:
     """`project` with tables added to pyproject.toml before the hook's table, and keys added to that table."""
     pyproject = project.path / "pyproject.toml"

@@ -13,7 +13,18 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, UV, Project, clean_environment, install, new_project, renamed_package, run, wheel_in
+from conftest import (
+    ROOT,
+    UV,
+    Project,
+    clean_environment,
+    install,
+    new_project,
+    renamed_package,
+    run,
+    unhooked_project,
+    wheel_in,
+)
 
 from hatch_buildinfo.info import BuildInfo
 from hatch_buildinfo.render import render
@@ -31,22 +42,7 @@ def foo_cffi(path: Path) -> Project:
 
 def twin_pkgs(path: Path) -> Project:
     """The project `twin-pkgs`, built without the hook: packages alpha and beta each carry a generated module."""
-    project = Project(path)
-    project.write(
-        "pyproject.toml",
-        """\
-        [build-system]
-        requires = ["hatchling"]
-        build-backend = "hatchling.build"
-
-        [project]
-        name = "twin-pkgs"
-        version = "0.1.0"
-
-        [tool.hatch.build.targets.wheel]
-        packages = ["alpha", "beta"]
-        """,
-    )
+    project = unhooked_project(path, "twin-pkgs", '[tool.hatch.build.targets.wheel]\npackages = ["alpha", "beta"]\n')
     for package in ("alpha", "beta"):
         project.write(f"{package}/__init__.py", "")
         (project.path / package / "_buildinfo.py").write_text(render(TWIN_INFO), encoding="utf-8")

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, UV, Project, clean_environment, new_project, run, sdist_in, wheel_in
+from conftest import ROOT, UV, clean_environment, new_project, run, sdist_in, unhooked_project, wheel_in
 
 from hatch_buildinfo.read import MARKER
 
@@ -53,19 +53,7 @@ def built(tmp_path_factory) -> dict:
 @pytest.fixture(scope="module")
 def unhooked_wheel(tmp_path_factory) -> Path:
     """A wheel of a project that does not use the `buildinfo` hook."""
-    project = Project(tmp_path_factory.mktemp("unhooked") / "plain")
-    project.write(
-        "pyproject.toml",
-        """\
-        [build-system]
-        requires = ["hatchling"]
-        build-backend = "hatchling.build"
-
-        [project]
-        name = "demo-pkg"
-        version = "1.2.3"
-        """,
-    )
+    project = unhooked_project(tmp_path_factory.mktemp("unhooked") / "plain", "demo-pkg")
     project.write("demo_pkg/__init__.py", '"""No build info here."""\n')
     return wheel_in(project.build("wheel").outdir)
 

@@ -10,10 +10,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from hatchling.metadata.core import ProjectMetadata
 from packaging.markers import Marker
 
 from hatch_buildinfo.artifacts import read_target
-from hatch_buildinfo.build_hook import BUILD_DEPENDENCIES
+from hatch_buildinfo.build_hook import BUILD_DEPENDENCIES, BuildInfoBuildHook
 from hatch_buildinfo.info import BuildInfo
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -97,6 +98,24 @@ class Project:
         result = run(*command, cwd=self.path, env=env, check=check)
         result.outdir = outdir
         return result
+
+    def hook(self, target: str = "wheel") -> BuildInfoBuildHook:
+        """The hook as hatchling makes it for `target`, with this project's configuration: no build, milliseconds."""
+        root = str(self.path)
+        metadata = ProjectMetadata(root, None)
+        config = metadata.hatch.build_config.get("hooks", {}).get("buildinfo", {})
+        return BuildInfoBuildHook(root, config, None, metadata, str(self.path.parent / "out"), target)
+
+    def collected(self, env: dict[str, str] | None = None, target: str = "wheel") -> BuildInfo:
+        """What the hook records for `target`, collected in this process under `env` (default: a clean one)."""
+        saved = dict(os.environ)
+        os.environ.clear()
+        os.environ.update(env or clean_environment())
+        try:
+            return self.hook(target).collect()
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
 
     def built_info(self, env: dict[str, str] | None = None) -> BuildInfo:
         """Build a wheel and read back what it records."""

@@ -27,9 +27,6 @@ from conftest import (
     wheel_table,
     with_pyproject,
 )
-from hatchling.metadata.core import ProjectMetadata
-
-from hatch_buildinfo.build_hook import BuildInfoBuildHook
 
 # Each frontend's command, building the project in the working directory into `{out}`.
 BUILD = [sys.executable, "-m", "build", "--outdir", "{out}", "."]  # the sdist, then the wheel from the sdist
@@ -135,13 +132,7 @@ def test_a_package_named_unlike_its_project_holds_the_module(tmp_path, offline, 
         assert (info.program, info.revision) == ("foo_cffi", project.git("rev-parse", "HEAD")), artifact.name
 
 
-# Where the module goes: hatchling's own choice of the wheel's packages, asked of a hook built directly.
-
-
-def hook(project: Project, target: str = "wheel") -> BuildInfoBuildHook:
-    """The hook as hatchling makes it for `target`, with the README's empty table."""
-    root = str(project.path)
-    return BuildInfoBuildHook(root, {}, None, ProjectMetadata(root, None), str(project.path / "out"), target)
+# Where the module goes: hatchling's own choice of the wheel's packages, asked of the hook as hatchling makes it.
 
 
 @pytest.mark.parametrize(
@@ -168,7 +159,7 @@ def test_the_default_path_is_in_the_package_hatchling_ships(tmp_path, table, pac
         project.write(f"{package}/__init__.py", "")
 
     for target in ("wheel", "sdist"):
-        assert hook(project, target).config_path == expected
+        assert project.hook(target).config_path == expected
 
 
 def test_several_packages_ask_for_path_naming_them(tmp_path, capsys):
@@ -177,7 +168,7 @@ def test_several_packages_ask_for_path_naming_them(tmp_path, capsys):
     project.write("src/bar/__init__.py", "")
 
     with pytest.raises(SystemExit) as aborted:
-        hook(project).initialize("standard", {"force_include": {}})
+        project.hook().initialize("standard", {"force_include": {}})
 
     assert aborted.value.code == 1
     assert capsys.readouterr().err.splitlines() == [

@@ -59,17 +59,32 @@ BAD_OPTIONS = {
     "program dash": ('program = "my-app"\n', "program", "'my-app'"),
     "program space": ('program = "a b"\n', "program", "'a b'"),
     "program empty": ('program = ""\n', "program", "''"),
+    "tag-match integer": ("tag-match = 3\n", "tag-match", "3"),
+    "tag-match empty glob": ('tag-match = ["app-v*", ""]\n', "tag-match", "['app-v*', '']"),
+    "lockfile true": ("lockfile = true\n", "lockfile", "True"),
+    "require-lock without lockfile": ("lockfile = false\nrequire-lock = true\n", "require-lock", "true"),
+    "extras not an array": ('extras = "cli"\n', "extras", "'cli'"),
 }
 
 
+@pytest.mark.parametrize("target", ["sdist", "wheel"])
 @pytest.mark.parametrize("case", BAD_OPTIONS)
-def test_bad_option_fails_the_build_naming_option_and_value(tmp_path, case):
+def test_bad_option_fails_the_build_naming_option_and_value(tmp_path, capsys, case, target):
+    """The hook as hatchling makes it; `test_unknown_key_message_lists_the_known_options` builds for real."""
     config, option, value = BAD_OPTIONS[case]
     project = committed(new_project(tmp_path / "demo", config))
-    line = assert_fails_cleanly(project, "wheel", tmp_path)
+    build_data: dict = {"force_include": {}}
+
+    with pytest.raises(SystemExit) as aborted:
+        project.hook(target).initialize("standard", build_data)
+
+    assert aborted.value.code == 1
+    (line,) = capsys.readouterr().err.splitlines()
     assert f"`{option}`" in line, line
     assert HOOK_MESSAGE in line, line
     assert re.search(rf"(?<!\w){re.escape(value)}(?!\w)", line), line
+    assert build_data == {"force_include": {}}
+    assert project.git("status", "--porcelain", "--ignored") == ""
 
 
 @pytest.mark.parametrize("target", ["sdist", "wheel"])

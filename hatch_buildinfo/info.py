@@ -118,7 +118,8 @@ class BuildInfo:
         """The locked (name, version) pairs this interpreter runs with.
 
         Entries locked under a marker count only where the marker holds, so of a package
-        locked at two versions for two environments, one process reports one.
+        locked at two versions for two environments, one process reports one. An entry whose
+        marker cannot be evaluated here counts too, with a RuntimeWarning: reported, not lost.
         """
         env = None
         chosen = {}
@@ -129,7 +130,7 @@ class BuildInfo:
                 from .markers import environment, holds
 
                 env = env or environment()
-                if not holds(marker[0], env):
+                if not holds(marker[0], env):  # True, and a warning, for a marker it cannot evaluate
                     continue
             chosen[name] = version
         return tuple(chosen.items())

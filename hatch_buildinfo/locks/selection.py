@@ -4,14 +4,15 @@ A lock's marker can mix what the user chose at install time (`"cli" in extras`,
 `"dev" in dependency_groups`, Poetry's `extra == "cli"`) with what the environment decides
 (`sys_platform == "win32"`). At build time the choices are known — the project's runtime
 extras, no development groups — so those terms are decided now; the environment terms stay,
-for run time to evaluate on the interpreter it runs on.
+for run time to evaluate on the interpreter it runs on. Both read the marker with one grammar,
+hatch_buildinfo.markers.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
+from ..markers import And, Comparison, Node, Or, Value, Variable, parse, text
 from . import LockError, normalize_name, one_line
 
 # The marker variables an installer decides from the user's choice, not from the environment.
@@ -25,70 +26,64 @@ class _Undecidable(Exception):
 def settle(
     path: Path, entry: str, marker: object, extras: frozenset[str], groups: frozenset[str] = frozenset()
 ) -> bool | str:
-    """`marker` (text or a packaging Marker) with its selection terms decided.
+    """`marker` (text, or a packaging Marker) with its selection terms decided.
 
-    True: always installed; False: never, for these choices; otherwise the environment marker left.
+    True: always installed; False: never, for these choices; otherwise the environment marker left,
+    written as packaging writes it.
     """
-    from packaging.markers import InvalidMarker, Marker
-
     if marker is None:
         return True
     try:
-        parsed = marker if isinstance(marker, Marker) else Marker(str(marker))
-        # packaging keeps its parsed form private; it has been this nested list since packaging 22.
-        return _partial(parsed._markers, extras, groups)
-    except InvalidMarker as error:
-        raise LockError(path, f"invalid marker {marker!r}: {one_line(error)}", entry=entry) from None
+        decided = _decided(parse(str(marker)), extras, groups)
+        return decided if isinstance(decided, bool) else text(decided)
     except _Undecidable as error:
         raise LockError(path, f"cannot decide marker {str(marker)!r}: {error}", entry=entry) from None
+    except ValueError as error:  # parse's message is one line: `invalid marker '…': expected … at column …`
+        raise LockError(path, one_line(error), entry=entry) from None
 
 
-def _partial(markers: list[Any], extras: frozenset[str], groups: frozenset[str]) -> bool | str:
-    """Evaluate packaging's parsed marker list (terms, nested lists, "and"/"or"; "and" binds tighter)."""
-    alternatives: list[list[bool | str]] = [[]]
-    for item in markers:
-        if isinstance(item, list):
-            alternatives[-1].append(_partial(item, extras, groups))
-        elif isinstance(item, tuple):
-            alternatives[-1].append(_term(item, extras, groups))
-        elif item == "or":
-            alternatives.append([])
-    kept: list[str] = []
-    for terms in alternatives:
-        if False in terms:
-            continue
-        conditions = [term for term in terms if isinstance(term, str)]  # False is out already
-        if not conditions:
-            return True
-        conjunction = " and ".join(f"({condition})" if " or " in condition else condition for condition in conditions)
-        if conjunction not in kept:
-            kept.append(conjunction)
+def _decided(node: Node, extras: frozenset[str], groups: frozenset[str]) -> bool | Node:
+    """`node` with its selection terms decided: True or False where that settles it, else what is left."""
+    if isinstance(node, Comparison):
+        return _term(node, extras, groups)
+    if not isinstance(node, (And, Or)):
+        raise TypeError(f"unexpected marker node {node!r}")
+    # Every term is decided, so that one that cannot be fails even where another settles the rest.
+    decided = [_decided(term, extras, groups) for term in node.terms]
+    settling = isinstance(node, Or)  # True settles an `or`, False an `and`; the other value drops out
+    if settling in decided:
+        return settling
+    kept: list[Node] = []
+    for term in decided:
+        if not isinstance(term, bool) and term not in kept:
+            kept.append(term)
     if not kept:
-        return False
-    return " or ".join(kept)
+        return not settling
+    if len(kept) == 1:
+        return kept[0]
+    return Or(kept, node.parenthesized) if settling else And(kept, node.parenthesized)
 
 
-def _term(term: tuple[Any, Any, Any], extras: frozenset[str], groups: frozenset[str]) -> bool | str:
-    left, op, right = term
-    variable = _variable(left) or _variable(right)
-    text = " ".join(part.serialize() for part in term)
-    if variable not in _SELECTION_VARIABLES:
-        return text
-    literal = right if _variable(left) else left
-    if _variable(literal):
-        raise _Undecidable(f"compares two variables in {text!r}")
+def _term(term: Comparison, extras: frozenset[str], groups: frozenset[str]) -> bool | Comparison:
+    names = [side.name for side in (term.left, term.right) if isinstance(side, Variable)]
+    selection = [name for name in names if name in _SELECTION_VARIABLES]
+    if not selection:
+        return term  # an environment term, for run time
+    shown = text(term)
+    if isinstance(term.left, Value):
+        literal, literal_first = term.left, True
+    elif isinstance(term.right, Value):
+        literal, literal_first = term.right, False
+    else:
+        raise _Undecidable(f"compares two variables in {shown!r}")
+    variable = selection[0]
     chosen = groups if variable == "dependency_groups" else extras
     if variable == "extra":
         # Poetry's form, from package metadata: `extra == "cli"`.
         members = {"==": True, "!=": False}
     else:
         # PEP 751's set-valued variables take only the membership form: `"cli" in extras`.
-        members = {"in": True, "not in": False} if literal is left else {}
-    operator = op.serialize()
-    if operator not in members:
-        raise _Undecidable(f"{text!r} is not a membership test")
-    return (normalize_name(literal.value) in chosen) is members[operator]
-
-
-def _variable(node: Any) -> str | None:
-    return node.value if type(node).__name__ == "Variable" else None
+        members = {"in": True, "not in": False} if literal_first else {}
+    if term.op not in members:
+        raise _Undecidable(f"{shown!r} is not a membership test")
+    return (normalize_name(literal.value) in chosen) is members[term.op]

@@ -14,6 +14,7 @@ from typing import Any
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
 from . import environment, git, locks
+from .drift import normalize_name, program_name
 from .errors import BuildInfoError
 from .git import VCS_FACTS
 from .info import UNKNOWN, BuildInfo
@@ -71,7 +72,7 @@ class BuildInfoBuildHook(BuildHookInterface):
 
     def _default_path(self) -> str:
         """The module inside the one package the wheel ships; of several, the one named after the project."""
-        package = re.sub(r"[-_.]+", "_", self.metadata.name).lower()
+        package = normalize_name(self.metadata.name).replace("-", "_")
         candidates = self._wheel_packages()
         named = [candidate for candidate in candidates if candidate.rsplit("/", 1)[-1] == package]
         if len(candidates) == 1 or len(named) == 1:
@@ -109,7 +110,7 @@ class BuildInfoBuildHook(BuildHookInterface):
     def config_program(self) -> str:
         program = self.config.get("program")
         if program is None:
-            program = re.sub(r"[-.]", "_", self.metadata.name)
+            program = program_name(self.metadata.name)
             if not METRIC_PREFIX.match(program):
                 raise BuildInfoError(
                     self._option_error(
@@ -149,9 +150,9 @@ class BuildInfoBuildHook(BuildHookInterface):
         extras = self.config.get("extras", [])
         if not isinstance(extras, list) or not all(isinstance(extra, str) for extra in extras):
             raise BuildInfoError(self._option_error("extras", f"must be an array of strings, not {extras!r}"))
-        known = {locks.normalize_name(name) for name in self.metadata.core.optional_dependencies}
+        known = {normalize_name(name) for name in self.metadata.core.optional_dependencies}
         for extra in extras:
-            if locks.normalize_name(extra) not in known:
+            if normalize_name(extra) not in known:
                 raise BuildInfoError(
                     self._option_error("extras", f"names an extra the project does not define: {extra!r}")
                 )

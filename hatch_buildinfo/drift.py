@@ -10,6 +10,11 @@ def normalize_name(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+def program_name(name: str) -> str:
+    """The program a project or package name stands for in metrics: `-` and `.` become `_`."""
+    return re.sub(r"[-.]", "_", name)
+
+
 def installed_versions() -> dict[str, str] | None:
     """Every installed distribution's version by PEP 503 name, in one pass; None where unknowable.
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 
-from .drift import installed_versions, normalize_name
+from .drift import installed_versions, normalize_name, program_name
+from .gitcommands import ask
 from .info import UNKNOWN, BuildInfo
 from .markers import environment, holds
 from .read import DEFAULT_MODULE
@@ -27,7 +27,7 @@ _NAME = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 def from_metadata(package: str, *, git: bool = False) -> BuildInfo:
     """The installed distribution's version and the installed versions of its direct requirements."""
-    program = re.sub(r"[-.]", "_", package)
+    program = program_name(package)
     facts = _git_facts(package) if git else {}
     try:
         from importlib import metadata
@@ -37,13 +37,15 @@ def from_metadata(package: str, *, git: bool = False) -> BuildInfo:
     if distribution is None:
         return BuildInfo(program, UNKNOWN, **facts)
     installed = installed_versions() or {}
-    env = environment()
+    # Core metadata's context, with no extra asked for: requirements of extras are not what the
+    # package runs with, and their markers (`extra == "cli"`) do not hold.
+    env = dict(environment(), extra="")
     dependencies = set()
     for requirement in distribution.requires or ():
         name, _, marker = requirement.partition(";")
         match = _NAME.match(name)
-        # Requirements of extras are not what the package runs with unless asked for; leave them out.
-        if not match or (marker.strip() and ("extra" in marker or not holds(marker.strip(), env))):
+        # A marker that cannot be evaluated holds (holds() warns): the requirement is kept, not lost.
+        if not match or (marker.strip() and not holds(marker.strip(), env)):
             continue
         normalized = normalize_name(match.group(1))
         if normalized in installed:
@@ -139,22 +141,19 @@ def _git_facts(package: str) -> dict[str, object]:
         return {}
     directory = os.path.dirname(spec.origin)
 
-    def git(*arguments: str) -> str | None:
-        try:
-            result = subprocess.run(
-                ["git", *arguments], cwd=directory, capture_output=True, text=True, timeout=10, check=False
-            )
-        except (OSError, subprocess.SubprocessError):
-            return None
-        return result.stdout.strip() if result.returncode == 0 else None
-
-    revision = git("rev-parse", "HEAD")
-    if revision is None:
+    try:
+        (found, revision), (on_branch, branch), (read, status) = ask(
+            directory,
+            ("rev-parse", "HEAD"),
+            ("symbolic-ref", "--short", "-q", "HEAD"),
+            ("status", "--porcelain", "--untracked-files=no"),
+        )
+    except OSError:  # no `git` executable
         return {}
-    branch = git("symbolic-ref", "--short", "-q", "HEAD")
-    status = git("status", "--porcelain", "--untracked-files=no")
+    if not found:
+        return {}
     return {
         "revision": revision,
-        "branch": branch or UNKNOWN,
-        "dirty": None if status is None else bool(status),
+        "branch": branch if on_branch and branch else UNKNOWN,
+        "dirty": bool(status) if read else None,
     }

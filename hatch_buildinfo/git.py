@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
-from contextlib import ExitStack
 from datetime import datetime, timezone
 from fnmatch import fnmatchcase
+
+from .gitcommands import ask
 
 
 def utc_timestamp(moment: datetime) -> str:
@@ -33,7 +33,7 @@ def collect(root: str, tag_match: tuple[str, ...] = ()) -> tuple[dict[str, objec
     if shutil.which("git") is None:
         return _collect_without_git(root, tag_match)
     # The questions are independent and each costs mostly git's start-up, so all three run at once.
-    (in_repository, status), (dated, commit_date), (tagged, tag) = _ask(
+    (in_repository, status), (dated, commit_date), (tagged, tag) = ask(
         root,
         ("status", "--porcelain=v2", "--branch", "--untracked-files=no"),
         ("show", "-s", "--format=%cI", "HEAD"),
@@ -65,7 +65,7 @@ def collect(root: str, tag_match: tuple[str, ...] = ()) -> tuple[dict[str, objec
     if tagged:
         facts["tag"] = tag
         return facts, gaps
-    [(checked, shallow)] = _ask(root, ("rev-parse", "--is-shallow-repository"))
+    [(checked, shallow)] = ask(root, ("rev-parse", "--is-shallow-repository"))
     if not checked:
         gaps["tag"] = f"`git rev-parse` failed: {shallow}"
     elif shallow == "true":
@@ -93,36 +93,6 @@ def _tag_matches(tag: str, tag_match: tuple[str, ...]) -> bool:
     flag, so `*` matches `/` too); they agree on the usual globs, not on `[^…]` or backslash escapes.
     """
     return not tag_match or any(fnmatchcase(tag, glob) for glob in tag_match)
-
-
-def _ask(root: str, *commands: tuple[str, ...]) -> list[tuple[bool, str]]:
-    """Run `git` commands side by side; for each, whether it succeeded and its output (else its first error line).
-
-    `--no-optional-locks` so that reading never rewrites the index; `LC_ALL=C` so that git's
-    messages are the English ones `collect` matches. Every process is waited for, come what may.
-    """
-    environment = {**os.environ, "LC_ALL": "C"}
-    answers = []
-    with ExitStack() as processes:
-        started = [
-            processes.enter_context(
-                subprocess.Popen(
-                    ["git", "--no-optional-locks", *command],
-                    cwd=root,
-                    env=environment,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    encoding="utf-8",
-                    errors="replace",
-                )
-            )
-            for command in commands
-        ]
-        for process in started:
-            stdout, stderr = process.communicate()
-            succeeded = process.returncode == 0
-            answers.append((succeeded, stdout.strip() if succeeded else _first_line(stderr)))
-    return answers
 
 
 def _collect_without_git(root: str, tag_match: tuple[str, ...]) -> tuple[dict[str, object], dict[str, str]]:
@@ -206,8 +176,3 @@ def _archival_tag(fields: dict[str, str], tag_match: tuple[str, ...]) -> str | N
     # like that suffix (`app-v1-2-3-4-gabcdef0`), so only a tag not at HEAD loses it.
     tag = described if described in at_head else re.sub(r"-[0-9]+-g[0-9a-f]{4,}$", "", described)
     return described if _tag_matches(tag, tag_match) else None
-
-
-def _first_line(text: str) -> str:
-    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
-    return lines[0] if lines else "no output"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from .info import UNKNOWN, BuildInfo
-from .text import platform_text, python_version
+from .text import os_and_arch, python_version
 
 try:
     from prometheus_client.metrics_core import GaugeMetricFamily
@@ -44,7 +44,7 @@ class BuildInfoCollector(_ConstantCollector):
     """
 
     def __init__(self, info: BuildInfo, registry: CollectorRegistry | None = REGISTRY) -> None:
-        operating_system, _, arch = platform_text().partition("/")
+        operating_system, arch = os_and_arch()
         labels = {
             "version": info.version,
             "revision": info.revision,

@@ -94,12 +94,17 @@ def python_version() -> str:
     return ".".join(str(part) for part in sys.version_info[:3])
 
 
-def platform_text() -> str:
-    """This machine's platform as os/arch, e.g. linux/x86_64."""
+def os_and_arch() -> tuple[str, str]:
+    """This machine's operating system and architecture, e.g. ("linux", "x86_64")."""
     if hasattr(os, "uname"):
         machine = os.uname().machine
     else:  # Windows has no uname; `platform` costs more to import, so only there.
         import platform
 
         machine = platform.machine()
-    return f"{sys.platform}/{machine.lower()}"
+    return sys.platform, machine.lower()
+
+
+def platform_text() -> str:
+    """This machine's platform as os/arch, e.g. linux/x86_64."""
+    return "/".join(os_and_arch())

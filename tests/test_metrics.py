@@ -382,7 +382,7 @@ def test_a_scrape_hands_back_precomputed_families(monkeypatch):
         patch.setattr(markers, "holds", _fail)
         patch.setattr(markers, "environment", _fail)
         patch.setattr(BuildInfo, "running_dependencies", _fail)
-        patch.setattr("hatch_buildinfo.metrics.platform_text", _fail)
+        patch.setattr("hatch_buildinfo.metrics.os_and_arch", _fail)
         patch.setattr("hatch_buildinfo.metrics.python_version", _fail)
         patch.setattr("hatch_buildinfo.drift.installed_versions", _fail)
         patch.setattr("importlib.metadata.distributions", _fail)

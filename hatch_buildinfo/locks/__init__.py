@@ -14,9 +14,19 @@ from pathlib import Path
 
 from ..drift import normalize_name
 from ..errors import BuildInfoError
+from ..markers import parse, text
 
-# The design's auto-detect order: the first of these in the project root is read.
-DETECT_ORDER = ("pylock.toml", "uv.lock", "poetry.lock", "pdm.lock", "Pipfile.lock", "requirements.txt")
+# Each lock file name and the module that reads it, in the design's auto-detect order: the first
+# of these in the project root is read.
+READERS = {
+    "pylock.toml": "pylock",
+    "uv.lock": "uv",
+    "poetry.lock": "poetry",
+    "pdm.lock": "pdm",
+    "Pipfile.lock": "pipfile",
+    "requirements.txt": "requirements",
+}
+DETECT_ORDER = tuple(READERS)
 
 
 class LockError(BuildInfoError):
@@ -79,11 +89,11 @@ def one_line(error: object) -> str:
 def reader_for(path: Path) -> str | None:
     """The reader module's name for a lock file name, or None when no reader knows it."""
     name = path.name
-    if name == "pylock.toml" or (name.startswith("pylock.") and name.endswith(".toml")):
+    if name.startswith("pylock.") and name.endswith(".toml"):  # PEP 751's pylock.<name>.toml
         return "pylock"
     if name.endswith(".txt"):
         return "requirements"
-    return {"uv.lock": "uv", "poetry.lock": "poetry", "pdm.lock": "pdm", "Pipfile.lock": "pipfile"}.get(name)
+    return READERS.get(name)
 
 
 def find_lock(root: Path) -> Path | None:
@@ -115,14 +125,13 @@ def read_lock(path: Path, project: Project) -> tuple[Locked, ...]:
 
 
 def _normalized_marker(path: Path, entry: str, marker: str | None) -> str | None:
-    from packaging.markers import InvalidMarker, Marker
-
+    """`marker` as the run-time shim will read it: parsed by its grammar and written in packaging's form."""
     if not marker:
         return None
     try:
-        return str(Marker(marker))
-    except InvalidMarker as error:
-        raise LockError(path, f"invalid marker {marker!r}: {error}", entry=entry) from None
+        return text(parse(marker))
+    except ValueError as error:  # one line: `invalid marker '…': expected … at column …`
+        raise LockError(path, one_line(error), entry=entry) from None
 
 
 def _either(markers: set[str | None]) -> str | None:

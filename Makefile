@@ -61,6 +61,7 @@ lint: venv
 	$(BIN)/ruff check hatch_buildinfo example_app tests bench
 	$(BIN)/ruff format --check hatch_buildinfo example_app tests bench
 	$(BIN)/python -m mypy
+	$(BIN)/python -m mypy bench
 
 test: lint
 	$(BIN)/python -m pytest

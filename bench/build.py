@@ -21,8 +21,9 @@ Each variant builds in a venv holding what an isolated build of that project wou
 under `build/bench-venv/` with uv when missing or out of date): `plain` hatchling; `vcs`
 hatchling and hatch-vcs; `buildinfo` hatchling, the hook's dependencies() and this checkout's
 hatch-buildinfo (a regular install, rebuilt when its sources change). Git processes are counted
-from git's trace2 events in one extra, untimed run of each case. Prints figures and ratios
-against baselines measured in the same run; asserts no timing.
+from git's trace2 events in one extra, untimed run of each case. The programs that the fresh
+processes run are the files in bench/children/. Prints figures and ratios against baselines
+measured in the same run; asserts no timing.
 """
 
 from __future__ import annotations
@@ -42,9 +43,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, Sequence
 
 from packaging.requirements import Requirement
+from timing import child_command, cpu_model, environment_without, median_ms, run_child, verdict
 
 from hatch_buildinfo.build_hook import BUILD_DEPENDENCIES
 
@@ -129,106 +131,21 @@ MARKERS = (
 COMMITTER = b"Bench <bench@example.invalid>"
 EPOCH = 1_700_000_000
 
-COLLECT_CHILD = """\
-import json, os, sys, time
-t1 = time.perf_counter()
-from hatch_buildinfo.git import collect
-t2 = time.perf_counter()
-facts, gaps = collect(sys.argv[1])
-t3 = time.perf_counter()
-print(json.dumps({"import": t2 - t1, "collect": t3 - t2, "facts": facts, "gaps": gaps}))
-"""
-SCM_CHILD = """\
-import json, sys, time, warnings
-warnings.simplefilter("ignore")
-t0 = time.perf_counter()
-from setuptools_scm import get_version
-t1 = time.perf_counter()
-version = get_version(root=sys.argv[1])
-t2 = time.perf_counter()
-print(json.dumps({"import": t1 - t0, "collect": t2 - t1, "version": version}))
-"""
-IMPORT_CHILD = """\
-import json, os, time
-os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
-t0 = time.perf_counter()
-{body}
-print(json.dumps({{"in_process": time.perf_counter() - t0}}))
-"""
-# (key, venv, label, statement); each venv's own `pass` is the baseline of its cases.
+# (key, venv, label, modules bench/children/timed_import.py imports); each venv's own `pass`, the
+# child importing nothing, is the baseline of its cases.
 IMPORT_CASES = (
-    ("plain", "plain", "python -c pass", "pass"),
-    ("vcs", "vcs", "python -c pass", "pass"),
-    ("buildinfo", "buildinfo", "python -c pass", "pass"),
-    ("git", "buildinfo", "import git (gitpython, gitdb, smmap)", "import git\nfrom gitdb.db import GitDB"),
-    ("scm", "vcs", "import setuptools_scm (hatch-vcs' engine)", "import setuptools_scm"),
-    ("packaging", "plain", "import packaging.requirements", "import packaging.requirements"),
+    ("plain", "plain", "python -c pass", ()),
+    ("vcs", "vcs", "python -c pass", ()),
+    ("buildinfo", "buildinfo", "python -c pass", ()),
+    ("git", "buildinfo", "import git (gitpython, gitdb, smmap)", ("git", "gitdb.db")),
+    ("scm", "vcs", "import setuptools_scm (hatch-vcs' engine)", ("setuptools_scm",)),
+    ("packaging", "plain", "import packaging.requirements", ("packaging.requirements",)),
 )
 IMPORT_TIME = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|\s*(\S+)")
-# The hook's steps, one by one, in a process that has already imported what every hatchling wheel
-# build of a project with dependencies imports (the plugin interface, metadata, packaging.requirements).
-STEPS_CHILD = """\
-import json, os, sys, time
-from pathlib import Path
-import hatchling.builders.wheel, hatchling.metadata.core, hatchling.builders.hooks.plugin.interface
-import hatchling.plugin.manager, packaging.requirements
-import tomllib
-root = sys.argv[1]
-steps = []
-def step(name, function):
-    before = set(sys.modules)
-    start = time.perf_counter()
-    result = function()
-    elapsed = time.perf_counter() - start
-    new = set(sys.modules) - before
-    steps.append([name, elapsed, len(new), sorted({module.split(".")[0] for module in new})])
-    return result
-def import_module(name):
-    __import__(name)
-def parse(module):
-    with open(lock, "rb") as file:
-        return module.load(file)
-os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
-step("import hatch_buildinfo.hooks (the plugin's module)", lambda: import_module("hatch_buildinfo.hooks"))
-from hatch_buildinfo import environment, git, locks
-from hatch_buildinfo.info import BuildInfo
-from hatch_buildinfo.render import render
-step("import git, gitdb.db (only where no `git` is on PATH)", lambda: (import_module("git"), import_module("gitdb.db")))
-facts, gaps = step("git.collect(root), import excluded", lambda: git.collect(root))
-project = locks.Project(name=%(package)r, dependencies=tuple(%(direct)r), extras=())
-lock = Path(root) / "uv.lock"
-found = step("read_lock(uv.lock), first call (imports the reader, tomli)", lambda: locks.read_lock(lock, project))
-step("read_lock(uv.lock), again", lambda: locks.read_lock(lock, project))
-import tomli
-step("tomli.load(uv.lock) alone (compiled: %%s)" %% (not tomli.__file__.endswith(".py")), lambda: parse(tomli))
-step("tomllib.load(uv.lock) alone (the standard library's)", lambda: parse(tomllib))
-dependencies = tuple((p.name, p.version, p.marker) if p.marker else (p.name, p.version) for p in found)
-info = step(
-    "environment facts + BuildInfo(...)",
-    lambda: BuildInfo(
-        program=%(package)r, version="1.0.0", build_date=environment.build_date(os.environ),
-        build_user=environment.build_user(os.environ, include_user=True), dependencies=dependencies, **facts
-    ),
-)
-step("render(info)", lambda: render(info))
-from hatchling.metadata.core import ProjectMetadata
-from hatch_buildinfo.build_hook import BuildInfoBuildHook
-hook = BuildInfoBuildHook(root, {}, None, ProjectMetadata(root, None), root, "wheel")
-step("default path: the package among hatchling's wheel files", lambda: hook.config_path)
-print(json.dumps({"steps": steps, "dependencies": len(found)}))
-"""
 
 
 # ---------------------------------------------------------------------------------------------
 # Helpers
-
-
-def median_ms(seconds: list[float]) -> float:
-    return statistics.median(seconds) * 1000
-
-
-def verdict(met: bool) -> str:
-    return "met" if met else "MISSED"
 
 
 # The HOME every measured process gets once the bench venv exists: an empty global git config,
@@ -239,9 +156,7 @@ _HOME: list[Path] = []
 def clean_environment(**extra: str) -> dict[str, str]:
     """This environment without what a build records or git reads from the caller, plus `extra`."""
     dropped = ("BUILDINFO_", "SOURCE_DATE_EPOCH", "GIT_", "GITHUB_", "CI_", "BUILDKITE", "CIRCLE", "SETUPTOOLS_SCM")
-    environ = {key: value for key, value in os.environ.items() if not key.startswith(dropped)}
-    environ.pop("VIRTUAL_ENV", None)
-    environ.pop("PYTHONPATH", None)
+    environ = environment_without(dropped, names=("PYTHONPATH",))
     if _HOME:
         environ.update(HOME=str(_HOME[0]), XDG_CONFIG_HOME=str(_HOME[0] / ".config"))
     environ.update(extra)
@@ -254,7 +169,7 @@ def use_home(home: Path, gitconfig: str = "") -> Path:
     return home
 
 
-def run(command: list[str], cwd: Path | None = None, env: dict[str, str] | None = None, **kwargs):
+def run(command: Sequence[str | Path], cwd: Path | None = None, env: dict[str, str] | None = None, **kwargs):
     result = subprocess.run(
         [str(part) for part in command], cwd=cwd, env=env or clean_environment(), capture_output=True, **kwargs
     )
@@ -265,12 +180,10 @@ def run(command: list[str], cwd: Path | None = None, env: dict[str, str] | None 
     return result
 
 
-def child_json(python: str, code: str, *arguments: str, cwd: Path, env: dict[str, str] | None = None):
-    """Run `code` in a fresh `python -c`; its wall time and the JSON its last line printed."""
-    start = time.perf_counter()
-    result = run([python, "-c", code, *arguments], cwd=cwd, env=env, text=True)
-    wall = time.perf_counter() - start
-    return wall, json.loads(result.stdout.strip().splitlines()[-1])
+def child_json(python: str, child: str, *arguments: str, cwd: Path, env: dict[str, str]) -> tuple[float, Any]:
+    """Run bench/children/<child>.py in a fresh process; its wall time and the JSON its last line printed."""
+    wall, output = run_child(python, child, *arguments, cwd=cwd, env=env)
+    return wall, json.loads(output.strip().splitlines()[-1])
 
 
 def command_name(argv: list[str]) -> str:
@@ -301,7 +214,7 @@ def git_trace(trace: Path) -> list[tuple[str, float]]:
     return [(argv, ended.get(sid, 0.0)) for sid, argv in started.items()]
 
 
-def traced(command, cwd: Path, env: dict[str, str], scratch: Path) -> list[tuple[str, float]]:
+def traced(command: list[str], cwd: Path, env: dict[str, str], scratch: Path) -> list[tuple[str, float]]:
     """Run `command` once, untimed, with git's trace2 event target on; the git processes it started.
 
     The target is set in the global git config of a HOME of its own, which reaches the git
@@ -365,25 +278,16 @@ def ensure_venvs(base: Path) -> dict[str, str]:
 
 
 def machine_text(pythons: dict[str, str]) -> str:
-    model = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            model = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), model)
-    except OSError:
-        pass
     found = []
+    python = ""
     for name, packages in VERSIONS_OF.items():
-        code = (
-            "import importlib.metadata as m, json, sys\n"
-            f"print(json.dumps([sys.version.split()[0]] + [m.version(name) for name in {packages!r}]))"
-        )
-        versions = json.loads(run([pythons[name], "-c", code], text=True).stdout)
+        versions = json.loads(run(child_command(pythons[name], "dist_versions", *packages), text=True).stdout)
         python = versions.pop(0)
         found += [f"{package} {version}" for package, version in zip(packages, versions)]
     git_version = run(["git", "--version"], text=True).stdout.split()[-1]
     today = datetime.date.today().isoformat()
     return (
-        f"machine: nproc={os.cpu_count()}, {model}; {today}\n"
+        f"machine: nproc={os.cpu_count()}, {cpu_model()}; {today}\n"
         f"bench venvs: Python {python}, {', '.join(found)}, git {git_version}"
     )
 
@@ -666,12 +570,7 @@ def peak_rss_mib(python: str, repo: Path, env: dict[str, str]) -> float:
         if found:
             return int(found.group(1)) / 1024
     # A fresh intermediate process, so RUSAGE_CHILDREN holds the build and nothing else.
-    code = (
-        "import resource, subprocess, sys\n"
-        "subprocess.run(sys.argv[1:], check=True, capture_output=True)\n"
-        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
-    )
-    result = run([sys.executable, "-c", code, *build_command(python)], cwd=repo, env=env, text=True)
+    result = run(child_command(sys.executable, "peak_rss", *build_command(python)), cwd=repo, env=env, text=True)
     return int(result.stdout.split()[-1]) / 1024
 
 
@@ -717,9 +616,9 @@ def bench_builds(pythons: dict[str, str], work: Path, commits: int, runs: int, m
     cpus: dict[str, list[float]] = {key: [] for key, _ in VARIANTS}
     for _ in range(runs):
         for key, _ in VARIANTS:
-            wall, cpu = timed_build(python[key], repos[key], env)
-            walls[key].append(wall)
-            cpus[key].append(cpu)
+            wall_seconds, cpu_seconds = timed_build(python[key], repos[key], env)
+            walls[key].append(wall_seconds)
+            cpus[key].append(cpu_seconds)
     wall = {key: median_ms(walls[key]) for key in walls}
     cpu = {key: median_ms(cpus[key]) for key in cpus}
     print(f"  {'variant':<54} {'venv':<9} {'wall ms':>8} {'net ms':>8} {'CPU ms':>8} {'git procs':>9}  check")
@@ -774,16 +673,18 @@ def bench_steps(pythons: dict[str, str], builds: dict, runs: int, work: Path) ->
     print()
     print(f"== Where the time goes: imports in fresh processes, {runs} interleaved runs of each, medians ==")
     env = clean_environment()
-    cases = [(key, venv, label, IMPORT_CHILD.format(body=body)) for key, venv, label, body in IMPORT_CASES]
-    results: dict[str, list[tuple[float, float]]] = {key: [] for key, *_ in cases}
+    results: dict[str, list[tuple[float, float]]] = {key: [] for key, *_ in IMPORT_CASES}
     for _ in range(runs):
-        for key, venv, _, code in cases:
-            wall, answer = child_json(pythons[venv], code, cwd=work, env=env)
+        for key, venv, _, names in IMPORT_CASES:
+            wall, answer = child_json(pythons[venv], "timed_import", *names, cwd=work, env=env)
             results[key].append((wall, answer["in_process"]))
-    processes = {key: len(traced([pythons[venv], "-c", code], work, env, work)) for key, venv, _, code in cases}
+    processes = {
+        key: len(traced(child_command(pythons[venv], "timed_import", *names), work, env, work))
+        for key, venv, _, names in IMPORT_CASES
+    }
     print(f"  {'case':<46} {'venv':<9} {'wall ms':>8} {'net ms':>8} {'in-proc ms':>10} {'git procs':>9}")
     imports = {}
-    for key, venv, label, _ in cases:
+    for key, venv, label, _ in IMPORT_CASES:
         wall = median_ms([w for w, _ in results[key]])
         inside = median_ms([i for _, i in results[key]])
         imports[key] = inside
@@ -816,22 +717,22 @@ def bench_steps(pythons: dict[str, str], builds: dict, runs: int, work: Path) ->
         "and packaging.requirements (as every build of a project with dependencies has), on the (d) repository --"
     )
     repo = builds["repos"]["d"]
-    code = STEPS_CHILD % {"package": PACKAGE, "direct": [f"dep-{index:03d}>=1.0" for index in range(DIRECT)]}
+    direct = [f"dep-{index:03d}>=1.0" for index in range(DIRECT)]
     samples: dict[str, list[float]] = {}
     details: dict[str, tuple[int, list[str]]] = {}
     for _ in range(runs):
-        _, answer = child_json(pythons["buildinfo"], code, str(repo), cwd=work, env=env)
-        for name, seconds, count, packages in answer["steps"]:
+        _, answer = child_json(pythons["buildinfo"], "hook_steps", str(repo), PACKAGE, *direct, cwd=work, env=env)
+        for name, seconds, count, new_packages in answer["steps"]:
             samples.setdefault(name, []).append(seconds)
-            details[name] = (count, packages)
+            details[name] = (count, new_packages)
     print(f"  {'step':<66} {'ms':>8} {'new modules':>11}  new top-level packages")
     total = 0.0
     for name, seconds in samples.items():
         value = median_ms(seconds)
         if not any(word in name for word in ("again", "alone", "only where")):
             total += value
-        count, packages = details[name]
-        shown = ", ".join(packages[:8]) + (", …" if len(packages) > 8 else "")
+        count, new_packages = details[name]
+        shown = ", ".join(new_packages[:8]) + (", …" if len(new_packages) > 8 else "")
         print(f"  {name:<66} {value:8.2f} {count:>11}  {shown}")
     lock_steps = [median_ms(s) for name, s in samples.items() if name.startswith("read_lock(uv.lock), first")]
     print(
@@ -863,13 +764,13 @@ def bench_scale(pythons: dict[str, str], work: Path, cases: tuple, ratio_labels:
         content = data_files(files)
         tags = make_repository(path, commits, content, list(content), tagged, commit_graph=commit_graph)
         repos[label] = (path, tags, time.perf_counter() - start)
-    children = (("ours", pythons["buildinfo"], COLLECT_CHILD), ("scm", pythons["vcs"], SCM_CHILD))
+    children = (("ours", pythons["buildinfo"], "git_collect"), ("scm", pythons["vcs"], "scm_version"))
     results: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
     answers = {}
     for _ in range(runs):
         for label, *_ in cases:
-            for key, python, code in children:
-                wall, answer = child_json(python, code, str(repos[label][0]), cwd=work, env=env)
+            for key, python, child in children:
+                wall, answer = child_json(python, child, str(repos[label][0]), cwd=work, env=env)
                 results.setdefault((label, key), []).append((wall, answer["import"], answer["collect"]))
                 answers[label, key] = answer
     print(
@@ -880,12 +781,13 @@ def bench_scale(pythons: dict[str, str], work: Path, cases: tuple, ratio_labels:
     figures = {}
     for label, commits, files, *_ in cases:
         path, tags, made = repos[label]
-        row = {}
-        for key, python, code in children:
+        row: dict[str, tuple[float, ...]] = {}
+        git_processes: dict[str, list[tuple[str, float]]] = {}
+        for key, python, child in children:
             measured = results[label, key]
             row[key] = tuple(median_ms([m[index] for m in measured]) for index in range(3))
-            row[key + "-git"] = traced([python, "-c", code, str(path)], work, env, work)
-        ours_git, scm_git = row["ours-git"], row["scm-git"]
+            git_processes[key] = traced(child_command(python, child, str(path)), work, env, work)
+        ours_git, scm_git = git_processes["ours"], git_processes["scm"]
         describe = sum(seconds for argv, seconds in ours_git if argv.startswith("describe")) * 1000
         figures[label] = row
         print(

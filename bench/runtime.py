@@ -2,14 +2,14 @@
 
     python bench/runtime.py [--smoke] [--runs N]
 
-1. Start-up, in fresh `python -c` processes, interleaved and repeated, medians:
-   baseline (`pass`), (a) importing a generated `_buildinfo` module with ~30 dependencies,
-   (b) `hatch_buildinfo.build_info()` of that package, (c) `importlib.metadata.version()`,
-   (e) `example-app --version` as its console script runs it,
-   (d) `importlib.metadata.distributions()` read fully (name and version of each, as the
-   `--version` drift check does). Net figures subtract the baseline. Each process also times
-   its own statement with time.perf_counter ("in-proc"), which is far less noisy than the
-   wall-clock difference of two process start-ups.
+1. Start-up, in fresh processes running bench/children/startup.py, interleaved and repeated,
+   medians: the baseline (the same child, timing nothing), (a) importing a generated
+   `_buildinfo` module with ~30 dependencies, (b) `hatch_buildinfo.build_info()` of that
+   package, (c) `importlib.metadata.version()`, (d) `importlib.metadata.distributions()` read
+   fully (name and version of each, as the `--version` drift check does), (e) `example-app
+   --version` as its console script runs it. Net figures subtract the baseline. Each process
+   also times its own statement with time.perf_counter ("in-proc"), which is far less noisy than
+   the wall-clock difference of two process start-ups.
 2. Scrape: `generate_latest()` of a registry holding BuildInfoCollector + ModInfoCollector,
    against the same series built with prometheus_client's own Gauge.
 
@@ -31,6 +31,9 @@ import tempfile
 import time
 from functools import partial
 from pathlib import Path
+from typing import Any, Callable
+
+from timing import child_command, cpu_model, environment_without, median_ms, run_child, verdict
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -47,37 +50,8 @@ SHIM_GOAL_MS = 1.0
 DISTRIBUTIONS_GOAL_RATIO = 20.0
 SCRAPE_GOAL_DEPS, SCRAPE_GOAL_MS = 1_000, 2.0
 
-# Each process times its own statement, then prints its peak RSS (VmHWM, KiB; Linux) and the seconds
-# the statement took as its last line.
-WRAPPER = """\
-import time
-_t0 = time.perf_counter()
-{body}
-_t1 = time.perf_counter() - _t0
-try:
-    _peak = [line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM:")][0]
-except (OSError, IndexError):
-    _peak = "0"
-print(_peak, _t1)
-"""
-READ_ALL = "[(d.metadata['Name'], d.version) for d in importlib.metadata.distributions()]"
-PROBE = (
-    "import importlib.metadata, json, sys\n"
-    "names = [d.metadata['Name'] for d in importlib.metadata.distributions()]\n"
-    "print(json.dumps({'names': names, 'python': sys.version.split()[0], 'prefix': sys.prefix}))\n"
-)
-
 
 def machine_text() -> str:
-    model = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
     try:
         from importlib.metadata import version
 
@@ -86,14 +60,14 @@ def machine_text() -> str:
         prometheus = "not installed"
     today = datetime.date.today().isoformat()
     python = sys.version.split()[0]
-    return f"machine: nproc={os.cpu_count()}, {model}; Python {python}; prometheus_client {prometheus}; {today}"
+    return f"machine: nproc={os.cpu_count()}, {cpu_model()}; Python {python}; prometheus_client {prometheus}; {today}"
 
 
 def bench_info(dependencies: int, markers: bool = True) -> BuildInfo:
     """A realistic build: full revision, tag, dates; a few dependencies under a marker."""
     entries = []
     for index in range(dependencies):
-        entry = (f"dependency-{index:05d}", f"{index % 7}.{index % 13}.{index % 5}")
+        entry: tuple[str, ...] = (f"dependency-{index:05d}", f"{index % 7}.{index % 13}.{index % 5}")
         if markers and index % 10 == 9:
             entry += ('python_version >= "3.8"',)
         entries.append(entry)
@@ -111,16 +85,8 @@ def bench_info(dependencies: int, markers: bool = True) -> BuildInfo:
     )
 
 
-def median_ms(seconds: list[float]) -> float:
-    return statistics.median(seconds) * 1000
-
-
 def ratio_text(numerator: float, denominator: float) -> str:
     return f"{numerator / denominator:.1f}x" if denominator > 0 else "n/a"
-
-
-def verdict(met: bool) -> str:
-    return "met" if met else "MISSED"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -128,27 +94,17 @@ def verdict(met: bool) -> str:
 
 
 def child_environment(pythonpath: list[str]) -> dict[str, str]:
-    environ = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("PYTHON", "BUILDINFO_")) and key != "VIRTUAL_ENV"
-    }
+    """This environment without PYTHON* and BUILDINFO_* variables, and PYTHONPATH set to `pythonpath`."""
+    environ = environment_without(("PYTHON", "BUILDINFO_"))
     environ["PYTHONPATH"] = os.pathsep.join(pythonpath)
     return environ
 
 
-def run_child(python: str, code: str, cwd: str, environ: dict[str, str]) -> tuple[float, float, float, str]:
-    """Wall seconds, in-process seconds, peak RSS in MiB and output of one fresh process running `code`."""
-    start = time.perf_counter()
-    result = subprocess.run(
-        [python, "-c", code], cwd=cwd, env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
-    wall = time.perf_counter() - start
-    text = result.stdout.decode("utf-8", "replace")
-    if result.returncode != 0:
-        raise RuntimeError(f"{python} -c {code!r} exited {result.returncode}:\n{text}")
-    peak, in_process = text.strip().splitlines()[-1].split()
-    return wall, float(in_process), int(peak) / 1024, text
+def timed_case(python: str, case: tuple[str, ...], work: Path, environ: dict[str, str]) -> tuple[float, float, float]:
+    """Wall seconds, in-process seconds and peak RSS in MiB of one fresh process running children/startup.py CASE."""
+    wall, output = run_child(python, "startup", *case, cwd=work, env=environ)
+    peak, in_process = output.strip().splitlines()[-1].split()
+    return wall, float(in_process), int(peak) / 1024
 
 
 def make_package(directory: Path) -> None:
@@ -163,9 +119,10 @@ def make_package(directory: Path) -> None:
     (example / "_buildinfo.py").write_text(render(stamped), encoding="utf-8")
 
 
-def probe(python: str, work: Path, environ: dict[str, str]) -> dict:
-    output = run_child(python, PROBE + "print(0, 0)", str(work), environ)[3]
-    return json.loads(output.splitlines()[0])
+def probe(python: str, work: Path, environ: dict[str, str]) -> dict[str, Any]:
+    """The distributions `python` sees, its version and its prefix (children/probe.py)."""
+    output = run_child(python, "probe", cwd=work, env=environ)[1]
+    return json.loads(output.strip().splitlines()[-1])
 
 
 def metadata_directories(site_packages: Path) -> list[Path]:
@@ -174,7 +131,7 @@ def metadata_directories(site_packages: Path) -> list[Path]:
     )
 
 
-def environments(work: Path, environ: dict[str, str]) -> list[dict]:
+def environments(work: Path, environ: dict[str, str]) -> list[dict[str, Any]]:
     """This env, and a fresh venv holding the base interpreter's installed metadata when that has more.
 
     The second venv gets copies of the base interpreter's real `.dist-info`/`.egg-info` directories
@@ -182,10 +139,10 @@ def environments(work: Path, environ: dict[str, str]) -> list[dict]:
     (which preload modules such as importlib.resources in every process) stay out, so its baseline is
     a plain interpreter's.
     """
-    found = [{"label": "this env", "python": sys.executable}]
+    found: list[dict[str, Any]] = [{"label": "this env", "python": sys.executable}]
     base = getattr(sys, "_base_executable", None) or sys.executable
     purelib = subprocess.run(
-        [base, "-I", "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        [base, "-I", *child_command(base, "purelib")[1:]],
         check=True,
         capture_output=True,
         text=True,
@@ -195,7 +152,7 @@ def environments(work: Path, environ: dict[str, str]) -> list[dict]:
     subprocess.run([base, "-m", "venv", "--without-pip", str(wide)], check=True, env=child_environment([]))
     site_packages = Path(
         subprocess.run(
-            [str(wide / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            child_command(str(wide / "bin" / "python"), "purelib"),
             check=True,
             capture_output=True,
             text=True,
@@ -216,40 +173,25 @@ def environments(work: Path, environ: dict[str, str]) -> list[dict]:
     return found
 
 
-def startup_cases(dist: str, distributions: int) -> list[tuple[str, str, str]]:
+def startup_cases(dist: str, distributions: int) -> list[tuple[str, str, tuple[str, ...]]]:
+    """(key, label, arguments of children/startup.py) of each case; the baseline is the child timing nothing."""
     return [
-        ("baseline", "python -c pass", "pass"),
-        ("a", f"import {PACKAGE}._buildinfo ({STARTUP_DEPENDENCIES} deps)", f"import {PACKAGE}._buildinfo"),
-        (
-            "b",
-            f"hatch_buildinfo.build_info({PACKAGE!r})",
-            f"import hatch_buildinfo\nhatch_buildinfo.build_info({PACKAGE!r})",
-        ),
-        (
-            "c",
-            f"importlib.metadata.version({dist!r})",
-            f"import importlib.metadata\nimportlib.metadata.version({dist!r})",
-        ),
-        ("d", f"distributions() read fully ({distributions} dists)", f"import importlib.metadata\n{READ_ALL}"),
+        ("baseline", "python -c pass", ("nothing",)),
+        ("a", f"import {PACKAGE}._buildinfo ({STARTUP_DEPENDENCIES} deps)", ("import", f"{PACKAGE}._buildinfo")),
+        ("b", f"hatch_buildinfo.build_info({PACKAGE!r})", ("build_info", PACKAGE)),
+        ("c", f"importlib.metadata.version({dist!r})", ("version", dist)),
+        ("d", f"distributions() read fully ({distributions} dists)", ("distributions",)),
         # The console script's work: argparse, the shim, and --version's drift check over every distribution.
-        (
-            "e",
-            "example-app --version",
-            "from example_app.__main__ import main\ntry:\n    main(['--version'])\nexcept SystemExit:\n    pass",
-        ),
+        ("e", "example-app --version", ("example-app-version",)),
     ]
 
 
-def check_shim(env: dict, work: Path, environ: dict[str, str]) -> None:
+def check_shim(env: dict[str, Any], work: Path, environ: dict[str, str]) -> None:
     """The shim must read the generated module, not fall back to metadata: else (b) measures the wrong thing."""
-    code = (
-        f"import hatch_buildinfo\ni = hatch_buildinfo.build_info({PACKAGE!r})\n"
-        "print(len(i.dependencies), i.revision)\nprint(0, 0)"
-    )
-    first = run_child(env["python"], code, str(work), environ)[3].splitlines()[0]
+    found = run_child(env["python"], "shim_check", PACKAGE, cwd=work, env=environ)[1].strip()
     expected = f"{STARTUP_DEPENDENCIES} {bench_info(0).revision}"
-    if first != expected:
-        raise RuntimeError(f"{env['label']}: build_info read {first!r}, expected {expected!r}")
+    if found != expected:
+        raise RuntimeError(f"{env['label']}: build_info read {found!r}, expected {expected!r}")
 
 
 def bench_startup(runs: int, warmup: int) -> None:
@@ -263,34 +205,34 @@ def bench_startup(runs: int, warmup: int) -> None:
         environ = child_environment([str(work), str(ROOT)])
         found = environments(work, environ)
         rng = random.Random(20261124)
-        results = {}
+        results: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
         for env in found:
             check_shim(env, work, environ)
             env["cases"] = startup_cases(env["dist"], env["distributions"])
             for key, _, _ in env["cases"]:
                 results[env["label"], key] = []
-        jobs = [(env, key, WRAPPER.format(body=body)) for env in found for key, _, body in env["cases"]]
+        jobs = [(env, key, case) for env in found for key, _, case in env["cases"]]
         for round_ in range(warmup + runs):
             rng.shuffle(jobs)
-            for env, key, code in jobs:
-                measured = run_child(env["python"], code, str(work), environ)
+            for env, key, case in jobs:
+                measured = timed_case(env["python"], case, work, environ)
                 if round_ >= warmup:
-                    results[env["label"], key].append(measured[:3])
+                    results[env["label"], key].append(measured)
         for env in found:
             print()
             print(f"env: {env['label']} ({env['prefix']}, Python {env['python_version']}), ", end="")
             print(f"{env['distributions']} distributions")
             print(f"  {'case':<50} {'wall ms':>8} {'net ms':>8} {'in-proc ms':>10} {'RSS MiB':>8}")
-            figures = {}
+            figures: dict[str, tuple[float, float]] = {}
             for key, label, _ in env["cases"]:
-                measured = results[env["label"], key]
-                wall = median_ms([m[0] for m in measured])
-                in_process = median_ms([m[1] for m in measured])
-                rss = statistics.median(m[2] for m in measured)
+                runs_of_case = results[env["label"], key]
+                wall = median_ms([m[0] for m in runs_of_case])
+                in_process = median_ms([m[1] for m in runs_of_case])
+                rss = statistics.median(m[2] for m in runs_of_case)
                 figures[key] = (wall, in_process)
                 name = label if key == "baseline" else f"({key}) {label}"
-                net = "" if key == "baseline" else f"{wall - figures['baseline'][0]:8.2f}"
-                print(f"  {name:<50} {wall:8.2f} {net:>8} {in_process:10.3f} {rss:8.1f}")
+                net_text = "" if key == "baseline" else f"{wall - figures['baseline'][0]:8.2f}"
+                print(f"  {name:<50} {wall:8.2f} {net_text:>8} {in_process:10.3f} {rss:8.1f}")
             base = figures["baseline"][0]
             net = {key: figures[key][0] - base for key in figures}
             inproc = {key: figures[key][1] for key in figures}
@@ -388,13 +330,13 @@ def bench_scrape(sizes: tuple[int, ...], smoke: bool) -> None:
         expected = generate_latest(ours)
         same = expected == generate_latest(theirs) == what_if()
         runs = scrape_runs(size, smoke)
-        scrapes = {
+        scrapes: dict[str, Callable[[], bytes]] = {
             "ours": partial(generate_latest, ours),
             "theirs": partial(generate_latest, theirs),
             "openmetrics": partial(generate_openmetrics, ours),
             "what-if": what_if,
         }
-        timings = {key: [] for key in scrapes}
+        timings: dict[str, list[float]] = {key: [] for key in scrapes}
         for _ in range(runs):
             for key, scrape in scrapes.items():
                 start = time.perf_counter()

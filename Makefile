@@ -20,7 +20,7 @@ venv: $(VENV)/.installed
 wheelhouse: venv
 	rm -rf $(WHEELHOUSE) && mkdir -p $(WHEELHOUSE)
 	$(BIN)/python -m build --wheel --no-isolation --outdir $(WHEELHOUSE) . >/dev/null
-	needs=$$($(BIN)/python -c 'from hatch_buildinfo.build_hook import BUILD_DEPENDENCIES; print(*BUILD_DEPENDENCIES)') \
+	needs=$$($(BIN)/python -c 'from hatch_buildinfo.hook.build_hook import BUILD_DEPENDENCIES; print(*BUILD_DEPENDENCIES)') \
 		&& $(BIN)/python -m pip download --quiet --dest $(WHEELHOUSE) hatchling $$needs
 
 build: wheelhouse

@@ -13,7 +13,7 @@
    modules each variant's build imports beyond (a)'s (`python -X importtime`); the hook's steps
    timed one by one in a fresh process that has already imported what a hatchling build imports,
    with the lock parsed by tomli (which the hook uses) and by the standard library's tomllib.
-4. Repository scale: `hatch_buildinfo.git.collect(root)` in a fresh process (gitpython's import
+4. Repository scale: `hatch_buildinfo.hook.git.collect(root)` in a fresh process (gitpython's import
    included, and excluded) on repositories of 1k, 10k and 100k commits and of 1k and 20k files,
    made with `git fast-import`; setuptools-scm's `get_version(root)` on the same repositories.
 
@@ -48,7 +48,7 @@ from typing import Any, Callable, Sequence
 from packaging.requirements import Requirement
 from timing import child_command, cpu_model, environment_without, median_ms, run_child, verdict
 
-from hatch_buildinfo.build_hook import BUILD_DEPENDENCIES
+from hatch_buildinfo.hook.build_hook import BUILD_DEPENDENCIES
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_VENVS = ROOT / "build" / "bench-venv"
@@ -748,13 +748,13 @@ def bench_steps(pythons: dict[str, str], builds: dict, runs: int, work: Path) ->
 def bench_scale(pythons: dict[str, str], work: Path, cases: tuple, ratio_labels: tuple, runs: int) -> None:
     print()
     print(
-        f"== Repository scale: hatch_buildinfo.git.collect(root) in a fresh process, against setuptools-scm's "
+        f"== Repository scale: hatch_buildinfo.hook.git.collect(root) in a fresh process, against setuptools-scm's "
         f"get_version(root); {runs} interleaved runs of each, medians =="
     )
     print(
-        "   wall = the whole `python -c` process; import = hatch_buildinfo.git (in-proc); collect = git.collect alone "
-        "(import excluded); git = git's own time, one traced run, summed over its processes (ours run side by side); "
-        "made = seconds to make the repository"
+        "   wall = the whole `python -c` process; import = hatch_buildinfo.hook.git (in-proc); "
+        "collect = git.collect alone (import excluded); git = git's own time, one traced run, summed over its "
+        "processes (ours run side by side); made = seconds to make the repository"
     )
     env = clean_environment()
     repos = {}

@@ -39,8 +39,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from hatch_buildinfo.hook.render import render  # noqa: E402
 from hatch_buildinfo.info import BuildInfo  # noqa: E402
-from hatch_buildinfo.render import render  # noqa: E402
 
 PACKAGE = "benchapp"
 STARTUP_DEPENDENCIES = 30

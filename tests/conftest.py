@@ -14,7 +14,7 @@ from hatchling.metadata.core import ProjectMetadata
 from packaging.markers import Marker
 
 from hatch_buildinfo.artifacts import read_target
-from hatch_buildinfo.build_hook import BUILD_DEPENDENCIES, BuildInfoBuildHook
+from hatch_buildinfo.hook.build_hook import BUILD_DEPENDENCIES, BuildInfoBuildHook
 from hatch_buildinfo.info import BuildInfo
 
 ROOT = Path(__file__).resolve().parents[1]

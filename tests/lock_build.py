@@ -15,9 +15,9 @@ from conftest import Project
 from packaging.markers import Marker
 from packaging.requirements import Requirement
 
+from hatch_buildinfo.hook.locks import LockError, normalize_name, read_lock
+from hatch_buildinfo.hook.locks import Project as LockProject
 from hatch_buildinfo.info import BuildInfo
-from hatch_buildinfo.locks import LockError, normalize_name, read_lock
-from hatch_buildinfo.locks import Project as LockProject
 
 try:
     import tomllib

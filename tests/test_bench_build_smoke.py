@@ -74,7 +74,7 @@ def test_build_benchmark_smoke(tmp_path):
     ):
         assert any(row in line for line in steps), row
 
-    scale = section(output, "== Repository scale: hatch_buildinfo.git.collect(root)")
+    scale = section(output, "== Repository scale: hatch_buildinfo.hook.git.collect(root)")
     columns = header(scale, "repository")
     for column in ("commits", "files", "tags", "wall ms", "import ms", "collect ms", "git procs", "scm wall ms"):
         assert column in columns, column

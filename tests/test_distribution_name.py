@@ -26,8 +26,8 @@ from conftest import (
     wheel_in,
 )
 
+from hatch_buildinfo.hook.render import render
 from hatch_buildinfo.info import BuildInfo
-from hatch_buildinfo.render import render
 
 REVISION = "0123456789abcdef0123456789abcdef01234567"
 STAMP = {"BUILDINFO_REVISION": REVISION, "BUILDINFO_BRANCH": "release/1.0"}

@@ -1,4 +1,4 @@
-"""`hatch_buildinfo.git` on tiny real repositories: what `collect` and `.git_archival.txt` give, tag-match included."""
+"""`hatch_buildinfo.hook.git` on tiny real repositories: what `collect` and `.git_archival.txt` give, tag-match too."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import clean_environment, run
 
-from hatch_buildinfo.git import NO_COMMITS, archival_facts, collect
+from hatch_buildinfo.hook.git import NO_COMMITS, archival_facts, collect
 
 COMMIT_DATE = "2024-01-02T03:04:05+01:00"
 

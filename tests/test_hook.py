@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 from conftest import clean_environment, new_project
 
-from hatch_buildinfo import environment
-from hatch_buildinfo.render import render
+from hatch_buildinfo.hook import environment
+from hatch_buildinfo.hook.render import render
 
 WARNING = "hatch-buildinfo: warning:"
 

@@ -20,7 +20,7 @@ from lock_build import (
     pairs,
 )
 
-from hatch_buildinfo.locks import Locked, Project, read_lock
+from hatch_buildinfo.hook.locks import Locked, Project, read_lock
 
 # pdm 2.29 fails on every command with hishel 2 (module 'hishel' has no attribute 'SyncSqliteStorage').
 PDM_WITH = ("hishel<2",)

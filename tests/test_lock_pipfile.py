@@ -12,7 +12,7 @@ from conftest import INDEX_URL, UV, clean_environment, run
 from lock_build import as_recorded, as_set, built_dependencies, copied_as, hooked_copy, lock_error, pairs
 from packaging.requirements import Requirement
 
-from hatch_buildinfo.locks import Locked, Project, normalize_name, read_lock
+from hatch_buildinfo.hook.locks import Locked, Project, normalize_name, read_lock
 
 PROJECT = Project(name="demo-pkg", dependencies=("idna",), optional_dependencies={"cli": ("click",)})
 DEV_ONLY = {"pytest", "iniconfig", "pluggy", "packaging", "pygments", "exceptiongroup", "tomli"}

@@ -17,7 +17,7 @@ from conftest import INDEX_URL, run_tool
 from lock_build import built_dependencies, exported_pins, hooked_copy, lock_error, pairs
 from packaging.markers import Marker, default_environment
 
-from hatch_buildinfo.locks import Project, read_lock
+from hatch_buildinfo.hook.locks import Project, read_lock
 
 try:
     import tomllib

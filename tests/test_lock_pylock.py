@@ -10,8 +10,8 @@ from conftest import UV, clean_environment, run, run_tool
 from lock_build import SAMPLE_PYPROJECT, built_dependencies, hooked_copy, lock_error, pairs
 from packaging.markers import Marker
 
-from hatch_buildinfo.locks import Locked, LockError, Project, normalize_name, read_lock
-from hatch_buildinfo.locks.selection import settle
+from hatch_buildinfo.hook.locks import Locked, LockError, Project, normalize_name, read_lock
+from hatch_buildinfo.hook.locks.selection import settle
 
 try:
     import tomllib

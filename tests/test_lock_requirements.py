@@ -10,7 +10,7 @@ import pytest
 from conftest import run_tool
 from lock_build import SAMPLE_PYPROJECT, built_dependencies, hooked_copy, pairs
 
-from hatch_buildinfo.locks import Locked, LockError, NotARuntimeLock, Project, normalize_name, read_lock
+from hatch_buildinfo.hook.locks import Locked, LockError, NotARuntimeLock, Project, normalize_name, read_lock
 
 DEMO = Project("demo-pkg")
 PIN = re.compile(r"^([A-Za-z0-9._-]+)==(\S+)", re.MULTILINE)
@@ -250,3 +250,9 @@ def test_a_declared_dependency_left_unpinned_makes_no_runtime_lock(tmp_path, det
         message
         == f"{path}: click>=8: the project depends on it, but the file pins no version: it is not the runtime lock"
     )
+
+
+@pytest.mark.parametrize("marker", ["os_name ~= 'posix'", "extra == 'cli'"])
+def test_a_marker_run_time_could_not_evaluate_fails_naming_the_entry(tmp_path, marker):
+    path = write(tmp_path, "requirements.txt", f"idna==3.10 ; {marker}\n")
+    assert lock_error(path).startswith(f"{path}: idna: cannot evaluate marker ")

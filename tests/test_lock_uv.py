@@ -12,7 +12,7 @@ from conftest import new_project, run_tool
 from lock_build import SAMPLE_PYPROJECT, built_dependencies, exported_pins, hooked_copy, pairs
 from packaging.markers import Marker
 
-from hatch_buildinfo.locks import Locked, LockError, Project, read_lock
+from hatch_buildinfo.hook.locks import Locked, LockError, Project, read_lock
 
 DEV_ONLY = {"pytest", "iniconfig", "pluggy", "pygments", "exceptiongroup", "tomli", "packaging", "typing-extensions"}
 # Environments to compare markers in: every project here has requires-python >= 3.9.

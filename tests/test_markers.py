@@ -17,8 +17,8 @@ from packaging.markers import InvalidMarker, Marker
 
 from hatch_buildinfo import markers
 from hatch_buildinfo.fallback import from_metadata
+from hatch_buildinfo.hook.locks import Project, read_lock
 from hatch_buildinfo.info import BuildInfo
-from hatch_buildinfo.locks import Project, read_lock
 from hatch_buildinfo.markers import And, Comparison, Or, Value, Variable, environment, evaluate, holds, parse, text
 
 VERSIONS = [

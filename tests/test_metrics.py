@@ -25,9 +25,9 @@ from prometheus_client.parser import text_string_to_metric_families as parse_tex
 
 import hatch_buildinfo
 from hatch_buildinfo import markers
+from hatch_buildinfo.hook.render import render
 from hatch_buildinfo.info import BuildInfo
 from hatch_buildinfo.metrics import BuildInfoCollector, ModInfoCollector, register
-from hatch_buildinfo.render import render
 
 DEADLINE = 30.0  # seconds any one wait in this file may take
 HELP_START = "A metric with a constant '1' value labeled by version, revision, branch"

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from conftest import run
 
+from hatch_buildinfo.hook.render import render
 from hatch_buildinfo.info import BuildInfo
-from hatch_buildinfo.render import render
 
 INFO = BuildInfo(
     "cli_app", "2.0.0", revision="abc123", branch="main", build_user="alice", build_date="2026-01-01T00:00:00Z"

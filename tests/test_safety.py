@@ -24,9 +24,9 @@ from conftest import ROOT, clean_environment, read_target, sdist_in, wheel_in
 from hypothesis import given
 from hypothesis import strategies as st
 
+from hatch_buildinfo.hook.render import render
 from hatch_buildinfo.info import FIELDS, SCHEMA, BuildInfo
 from hatch_buildinfo.read import parse_source
-from hatch_buildinfo.render import render
 
 # ---------------------------------------------------------------------------------------------
 # 1. The writer: arbitrary text is written as literals and reads back exactly.

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from packaging.markers import Marker
 
 import hatch_buildinfo
-from hatch_buildinfo.locks import LockError
-from hatch_buildinfo.locks.selection import settle
+from hatch_buildinfo.hook.locks import LockError
+from hatch_buildinfo.hook.locks.selection import settle
 from hatch_buildinfo.markers import environment
 
 PATH = Path("some.lock")

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from conftest import UV, clean_environment, run
 
+from hatch_buildinfo.hook.render import render
 from hatch_buildinfo.info import BuildInfo
-from hatch_buildinfo.render import render
 
 HEAVY = ("prometheus_client", "hatchling", "git", "gitdb", "importlib.metadata", "packaging")
 PACKAGE = "shim_demo_app"
@@ -92,6 +92,32 @@ def test_version_text_with_dependencies_loads_only_the_drift_check(tmp_path):
     out = run_python(sys.executable, script, generated_package(tmp_path / "path"), tmp_path)
     assert out["text"].splitlines()[-1].startswith("    requests:  2.32.3")
     assert out["loaded"] == ["importlib.metadata"]
+
+
+RUN_TIME_SIDE = f"""if True:
+    import importlib, json, pkgutil, sys
+    import hatch_buildinfo
+    # Every module of the package but the build side's subpackage, found on disk, not listed by hand.
+    names = [module.name for module in pkgutil.iter_modules(hatch_buildinfo.__path__) if module.name != "__main__"]
+    for name in names:
+        if name != "hook":
+            importlib.import_module(f"hatch_buildinfo.{{name}}")
+    info = hatch_buildinfo.build_info({PACKAGE!r})
+    hatch_buildinfo.version_text(info)
+    from hatch_buildinfo.metrics import register
+    register(info)
+    print(json.dumps({{
+        "imported": sorted(name for name in sys.modules if name.startswith("hatch_buildinfo.")),
+        "build_side": sorted(name for name in sys.modules if name.startswith("hatch_buildinfo.hook")),
+    }}))
+"""
+
+
+def test_the_run_time_side_loads_no_build_side_module(tmp_path):
+    """Every run-time module, the text, the collectors: nothing from hatch_buildinfo.hook, whatever it holds."""
+    out = run_python(sys.executable, RUN_TIME_SIDE, generated_package(tmp_path / "path"), tmp_path)
+    assert {"hatch_buildinfo.metrics", "hatch_buildinfo.cli", "hatch_buildinfo.fallback"} <= set(out["imported"])
+    assert out["build_side"] == []
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""hatch_buildinfo.git.collect(ROOT) in a fresh process, its import and its call timed apart (bench/build.py).
+"""hatch_buildinfo.hook.git.collect(ROOT) in a fresh process, its import and its call timed apart (bench/build.py).
 
     python git_collect.py ROOT
 
@@ -10,7 +10,7 @@ import sys
 import time
 
 t1 = time.perf_counter()
-from hatch_buildinfo.git import collect  # noqa: E402 (the import is what is timed)
+from hatch_buildinfo.hook.git import collect  # noqa: E402 (the import is what is timed)
 
 t2 = time.perf_counter()
 facts, gaps = collect(sys.argv[1])

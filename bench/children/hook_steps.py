@@ -53,10 +53,10 @@ def parse(module: Any) -> Any:
 
 
 os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
-step("import hatch_buildinfo.hooks (the plugin's module)", lambda: import_module("hatch_buildinfo.hooks"))
-from hatch_buildinfo import environment, git, locks  # noqa: E402 (timed by the step above)
+step("import hatch_buildinfo.hook.plugin (the plugin's module)", lambda: import_module("hatch_buildinfo.hook.plugin"))
+from hatch_buildinfo.hook import environment, git, locks  # noqa: E402 (timed by the step above)
+from hatch_buildinfo.hook.render import render  # noqa: E402
 from hatch_buildinfo.info import BuildInfo  # noqa: E402
-from hatch_buildinfo.render import render  # noqa: E402
 
 step("import git, gitdb.db (only where no `git` is on PATH)", lambda: (import_module("git"), import_module("gitdb.db")))
 facts, gaps = step("git.collect(root), import excluded", lambda: git.collect(root))
@@ -82,7 +82,7 @@ info = step(
 step("render(info)", lambda: render(info))
 from hatchling.metadata.core import ProjectMetadata  # noqa: E402
 
-from hatch_buildinfo.build_hook import BuildInfoBuildHook  # noqa: E402
+from hatch_buildinfo.hook.build_hook import BuildInfoBuildHook  # noqa: E402
 
 hook = BuildInfoBuildHook(root, {}, None, ProjectMetadata(root, None), root, "wheel")
 step("default path: the package among hatchling's wheel files", lambda: hook.config_path)

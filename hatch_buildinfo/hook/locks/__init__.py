@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from importlib import import_module
 from pathlib import Path
 
-from ..drift import normalize_name
+from ...drift import normalize_name
+from ...markers import environment, evaluate, parse, text
 from ..errors import BuildInfoError
-from ..markers import parse, text
 
 # Each lock file name and the module that reads it, in the design's auto-detect order: the first
 # of these in the project root is read.
@@ -125,13 +125,19 @@ def read_lock(path: Path, project: Project) -> tuple[Locked, ...]:
 
 
 def _normalized_marker(path: Path, entry: str, marker: str | None) -> str | None:
-    """`marker` as the run-time shim will read it: parsed by its grammar and written in packaging's form."""
+    """`marker` as the run-time shim will read it: parsed by its grammar and written in packaging's form.
+
+    It is evaluated once here, on the interpreter that builds, so that a marker run time could
+    not evaluate (`os_name ~= "posix"`, a variable no environment has) fails the build instead.
+    """
     if not marker:
         return None
     try:
-        return text(parse(marker))
-    except ValueError as error:  # one line: `invalid marker '…': expected … at column …`
+        tree = parse(marker)
+        evaluate(tree, environment())
+    except ValueError as error:  # one line: `invalid marker '…': …` or `cannot evaluate marker '…': …`
         raise LockError(path, one_line(error), entry=entry) from None
+    return text(tree)
 
 
 def _either(markers: set[str | None]) -> str | None:

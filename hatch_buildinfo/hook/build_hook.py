@@ -13,12 +13,12 @@ from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
+from ..drift import normalize_name, program_name
+from ..info import UNKNOWN, BuildInfo
+from ..read import DEFAULT_MODULE, parse_source
 from . import environment, git, locks
-from .drift import normalize_name, program_name
 from .errors import BuildInfoError
 from .git import VCS_FACTS
-from .info import UNKNOWN, BuildInfo
-from .read import DEFAULT_MODULE, parse_source
 from .render import render, write_atomically
 
 # Options every Hatch build hook accepts; hatchling itself reads them.

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..markers import And, Comparison, Node, Or, Value, Variable, parse, text
+from ...markers import And, Comparison, Node, Or, Value, Variable, parse, text
 from . import LockError, normalize_name, one_line
 
 # The marker variables an installer decides from the user's choice, not from the environment.

@@ -8,7 +8,7 @@ import shutil
 from datetime import datetime, timezone
 from fnmatch import fnmatchcase
 
-from .gitcommands import ask
+from ..gitcommands import ask
 
 
 def utc_timestamp(moment: datetime) -> str:

@@ -14,6 +14,7 @@ from conftest import clean_environment
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from packaging.markers import InvalidMarker, Marker
+from test_lock_uv import IDNA, ROOT_ENTRY
 
 from hatch_buildinfo import markers
 from hatch_buildinfo.fallback import from_metadata
@@ -260,21 +261,8 @@ def test_strings_compare_as_packaging_compares_them(marker, expected):
     assert Marker(marker).evaluate(LINUX) is expected
 
 
-UV_LOCK = """\
-version = 1
-requires-python = ">=3.9"
-
-[[package]]
-name = "demo-pkg"
-version = "1.2.3"
-source = { editable = "." }
-dependencies = [{ name = "idna", marker = "os_name <= 'posix'" }]
-
-[[package]]
-name = "idna"
-version = "3.7"
-source = { registry = "https://index.example.invalid/simple" }
-"""
+# test_lock_uv's hand-written lock, its one dependency under `os_name <= 'posix'`.
+UV_LOCK = ROOT_ENTRY.replace('{ name = "idna" }', '{ name = "idna", marker = "os_name <= \'posix\'" }') + IDNA
 
 
 @pytest.mark.skipif(os.name != "posix", reason="Linux and macOS say os_name is posix")

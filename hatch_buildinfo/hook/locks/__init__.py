@@ -13,7 +13,6 @@ from importlib import import_module
 from pathlib import Path
 
 from ...drift import normalize_name
-from ...markers import environment, evaluate, parse, text
 from ..errors import BuildInfoError
 
 # Each lock file name and the module that reads it, in the design's auto-detect order: the first
@@ -132,6 +131,9 @@ def _normalized_marker(path: Path, entry: str, marker: str | None) -> str | None
     """
     if not marker:
         return None
+    # Here, not at the top: compiling its PEP 440 patterns would cost every build, with a lock or not.
+    from ...markers import environment, evaluate, parse, text
+
     try:
         tree = parse(marker)
         evaluate(tree, environment())

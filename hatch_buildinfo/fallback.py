@@ -54,16 +54,13 @@ def from_metadata(package: str, *, git: bool = False) -> BuildInfo:
 
 
 def _distribution(metadata: ModuleType, package: str) -> Distribution | None:
-    candidates = []
+    """The distribution that installs import package `package`, else one named like it."""
     if hasattr(metadata, "packages_distributions"):  # Python 3.10+
-        candidates.extend(metadata.packages_distributions().get(package, []))
-    candidates.extend([package, package.replace("_", "-")])
-    for name in candidates:
-        try:
-            return metadata.distribution(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return None
+        for name in metadata.packages_distributions().get(package, []):
+            found = _named_distribution(metadata, name)
+            if found is not None:
+                return found
+    return _named_distribution(metadata, package)
 
 
 def generated_module_of(name: str, module: str = DEFAULT_MODULE) -> str:

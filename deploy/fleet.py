@@ -4,15 +4,18 @@
 
 Builds example_app once per member — a stamped revision and branch (the BUILDINFO_* overrides)
 and a lock that pins its own prometheus-client — installs each build in a venv of its own, serves
-each on a loopback port, starts Debian's `prometheus` scraping them every second, prints the
-answers, and stops everything it started, also on Ctrl-C, SIGTERM and failure.
+each on a loopback port, and starts Debian's `prometheus` four times, each from the shipped
+configuration: one server for the whole fleet (prometheus.yml), and a two-tier set-up of two
+shards (shard.yml) and a global server federating them (global.yml). Everything scrapes and
+evaluates every second. It prints the answers and stops everything it started, also on Ctrl-C,
+SIGTERM and failure.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-import re
 import shutil
 import signal
 import socket
@@ -25,7 +28,12 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 ROOT = Path(__file__).resolve().parents[1]
+DEPLOY = ROOT / "deploy"
+RULE_FILES = ("rules.yml", "global-rules.yml")
+SHARDS = 2
 MODULE = "prometheus-client"  # the module whose versions the fleet spreads
 NEWEST = "2222222222222222222222222222222222222222"
 STALE = "1111111111111111111111111111111111111111"
@@ -37,6 +45,14 @@ QUESTIONS = {
     "which versions, how many series each": f'count by (version)(python_mod_info{{name="{MODULE}"}})',
     "too much version spread (> 3)": f'count(count by (version)(python_mod_info{{name="{MODULE}"}})) > 3',
     "who has not deployed the update": "count(example_app_build_info) by (revision)",
+}
+# The same questions read from the recorded series, which one server and the global tier both hold.
+FLEET_QUESTIONS = {
+    "how many versions of X run": f'python_mod:versions:count{{name="{MODULE}"}}',
+    "which versions, how many services each": f'sum by (version) (python_mod:services:count{{name="{MODULE}"}})',
+    "who has not deployed the update": 'sum by (revision) (python_build:services:count{program="example_app"})',
+    "alerts pending or firing": "ALERTS",
+    "targets down": "sum by (job) (job:targets_down:count)",
 }
 
 
@@ -57,6 +73,61 @@ MEMBERS = (
     Member("d", STALE, "release/0.x", "0.21.0"),
     Member("e", STALE, "release/0.x", "0.20.0"),
 )
+
+
+# --- Prometheus configurations, from the shipped files ---------------------------------------------
+
+
+def deploy_file(name: str) -> dict:
+    return yaml.safe_load((DEPLOY / name).read_text(encoding="utf-8"))
+
+
+def copy_rules(directory: Path, interval: str | None = None) -> None:
+    """The shipped rule files into `directory`, beside the configurations naming them; `interval`, if given,
+    replaces every group's, so that a short-lived fleet sees recorded series within its time."""
+    for name in RULE_FILES:
+        rules = deploy_file(name)
+        for group in rules["groups"]:
+            group["interval"] = interval or group["interval"]
+        (directory / name).write_text(yaml.safe_dump(rules, sort_keys=False), encoding="utf-8")
+
+
+def single_config(targets: list[str], interval: str) -> dict:
+    """deploy/prometheus.yml: one server scraping `targets` and running both rule files."""
+    return _scraping(deploy_file("prometheus.yml"), targets, interval)
+
+
+def shard_config(shard: int, shards: int, targets: list[str], interval: str) -> dict:
+    """deploy/shard.yml as shard `shard` of `shards`: it keeps its part of `targets` and runs rules.yml."""
+    config = _scraping(deploy_file("shard.yml"), targets, interval)
+    config["global"]["external_labels"]["shard"] = str(shard)
+    for step in config["scrape_configs"][0]["relabel_configs"]:
+        if step["action"] == "hashmod":
+            step["modulus"] = shards
+        elif step["action"] == "keep":
+            step["regex"] = str(shard)
+    return config
+
+
+def global_config(shard_addresses: list[str], interval: str) -> dict:
+    """deploy/global.yml federating from the shards at `shard_addresses` and running global-rules.yml."""
+    return _scraping(deploy_file("global.yml"), shard_addresses, interval)
+
+
+def _scraping(config: dict, targets: list[str], interval: str) -> dict:
+    config["global"].update(scrape_interval=interval, evaluation_interval=interval)
+    (job,) = config["scrape_configs"]
+    job["static_configs"] = [{"targets": targets}]
+    return config
+
+
+def shard_of(address: str, shards: int) -> int:
+    """The shard whose hashmod relabelling keeps `address`: Prometheus takes the last 8 bytes of the value's
+    MD5 as a big-endian integer, modulo `shards` (tests/test_fleet.py checks this against the shards)."""
+    return int.from_bytes(hashlib.md5(address.encode()).digest()[8:], "big") % shards
+
+
+# --- the fleet -------------------------------------------------------------------------------------
 
 
 def free_port() -> int:
@@ -92,17 +163,33 @@ def answers_http(url: str) -> bool:
         return False
 
 
+def member_ports() -> dict[str, int]:
+    """A free loopback port for each member, drawn until every shard scrapes at least one member."""
+    while True:
+        ports = {member.name: free_port() for member in MEMBERS}
+        if len({shard_of(f"127.0.0.1:{port}", SHARDS) for port in ports.values()}) == SHARDS:
+            return ports
+
+
 class Fleet:
-    """The members and the Prometheus scraping them; a context manager that stops all it started."""
+    """The members and the Prometheus servers scraping them; a context manager that stops all it started.
+
+    Servers: "single" (the whole fleet, both rule files), "shard-0" and "shard-1" (a part each, rules.yml),
+    "global" (federating the shards, global-rules.yml).
+    """
 
     def __init__(self, workdir: Path, uv: str, prometheus: str) -> None:
         self.workdir = workdir
         self.uv = uv
         self.prometheus_binary = prometheus
         self.venvs: dict[str, Path] = {}
-        self.ports = {member.name: free_port() for member in MEMBERS}
+        self.ports = member_ports()
         self.processes: dict[str, subprocess.Popen] = {}
-        self.prometheus_url = ""
+        self.servers: dict[str, str] = {}  # name: URL
+
+    @property
+    def prometheus_url(self) -> str:
+        return self.servers["single"]
 
     def __enter__(self) -> Fleet:
         return self
@@ -143,7 +230,7 @@ class Fleet:
     def start(self) -> None:
         for member in MEMBERS:
             self.start_member(member.name)
-        self._start_prometheus()
+        self._start_prometheus_servers()
 
     def start_member(self, name: str) -> None:
         port = self.ports[name]
@@ -154,29 +241,35 @@ class Fleet:
     def stop_member(self, name: str) -> None:
         self._stop(name)
 
-    def _start_prometheus(self) -> None:
-        rules = (ROOT / "deploy" / "rules.yml").read_text()
+    def _start_prometheus_servers(self) -> None:
         # Evaluate every rule each second, so recorded series exist within the test's time.
-        (self.workdir / "rules.yml").write_text(re.sub(r"(?m)^(\s+interval:) \S+$", r"\1 1s", rules))
-        targets = ", ".join(f'"127.0.0.1:{port}"' for port in self.ports.values())
-        config = self.workdir / "prometheus.yml"
-        config.write_text(
-            "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
-            "rule_files: [rules.yml]\n"
-            f"scrape_configs: [{{job_name: example_app, static_configs: [{{targets: [{targets}]}}]}}]\n"
+        copy_rules(self.workdir, interval="1s")
+        targets = [f"127.0.0.1:{port}" for port in self.ports.values()]
+        self._start_prometheus("single", single_config(targets, "1s"))
+        for shard in range(SHARDS):
+            self._start_prometheus(f"shard-{shard}", shard_config(shard, SHARDS, targets, "1s"))
+        shards = [self.servers[f"shard-{shard}"].removeprefix("http://") for shard in range(SHARDS)]
+        self._start_prometheus("global", global_config(shards, "1s"))
+        wait_for("every member's first scrape", lambda: len(self.query("up == 1")) == len(MEMBERS))
+        wait_for(
+            "the global server's count of every member",
+            lambda: self.query("sum(python_build:services:count)", "global") == [({}, len(MEMBERS))],
         )
+
+    def _start_prometheus(self, server: str, config: dict) -> None:
+        path = self.workdir / f"{server}.yml"
+        path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
         port = free_port()
-        self.prometheus_url = f"http://127.0.0.1:{port}"
+        self.servers[server] = f"http://127.0.0.1:{port}"
         self._spawn(
-            "prometheus",
+            server,
             [
                 self.prometheus_binary,
-                f"--config.file={config}",
-                f"--storage.tsdb.path={self.workdir / 'tsdb'}",
+                f"--config.file={path}",
+                f"--storage.tsdb.path={self.workdir / server}",
                 f"--web.listen-address=127.0.0.1:{port}",
             ],
         )
-        wait_for("every member's first scrape", lambda: len(self.query("up == 1")) == len(MEMBERS))
 
     def _spawn(self, name: str, command: list) -> None:
         log = open(self.workdir / f"{name}.log", "ab")
@@ -202,9 +295,9 @@ class Fleet:
 
     # Asking
 
-    def query(self, expression: str) -> list[tuple[dict[str, str], float]]:
-        """An instant query's result vector: (labels, value) pairs."""
-        url = f"{self.prometheus_url}/api/v1/query?" + urllib.parse.urlencode({"query": expression})
+    def query(self, expression: str, server: str = "single") -> list[tuple[dict[str, str], float]]:
+        """An instant query's result vector on `server`: (labels, value) pairs."""
+        url = f"{self.servers[server]}/api/v1/query?" + urllib.parse.urlencode({"query": expression})
         try:
             with urllib.request.urlopen(url, timeout=5) as response:
                 body = json.load(response)
@@ -214,6 +307,13 @@ class Fleet:
             raise RuntimeError(f"query {expression!r} failed: {body}")
         return [(sample["metric"], float(sample["value"][1])) for sample in body["data"]["result"]]
 
+    def answers(self, server: str) -> dict[str, list]:
+        """FLEET_QUESTIONS answered by `server`, each result in a stable order."""
+        return {
+            question: sorted(self.query(expression, server), key=lambda sample: sorted(sample[0].items()))
+            for question, expression in FLEET_QUESTIONS.items()
+        }
+
     def rule_query(self, name: str) -> str:
         """The expression of the loaded alert or recording rule `name`, as Prometheus holds it."""
         with urllib.request.urlopen(f"{self.prometheus_url}/api/v1/rules", timeout=5) as response:
@@ -221,10 +321,10 @@ class Fleet:
         return next(rule["query"] for group in groups for rule in group["rules"] if rule["name"] == name)
 
 
-def _print_answers(fleet: Fleet) -> None:
-    for question, expression in QUESTIONS.items():
+def _print_answers(fleet: Fleet, questions: dict[str, str], server: str) -> None:
+    for question, expression in questions.items():
         print(f"\n{question}\n  {expression}")
-        result = fleet.query(expression)
+        result = fleet.query(expression, server)
         if not result:
             print("  (no result: the condition does not hold)")
         for labels, value in sorted(result, key=lambda sample: sorted(sample[0].items())):
@@ -247,7 +347,13 @@ def main() -> int:
         fleet.build()
         fleet.start()
         print(f"prometheus on {fleet.prometheus_url}, scraping {len(MEMBERS)} members every second")
-        _print_answers(fleet)
+        _print_answers(fleet, QUESTIONS, "single")
+        wait_for(
+            "the global tier to answer as one server does", lambda: fleet.answers("single") == fleet.answers("global")
+        )
+        for server in ("single", "global"):
+            print(f"\n--- from the recorded series, on {server} ({fleet.servers[server]})")
+            _print_answers(fleet, FLEET_QUESTIONS, server)
     return 0
 
 

@@ -39,13 +39,16 @@ class _ConstantCollector(Collector):
 
 
 class BuildInfoCollector(_ConstantCollector):
-    """`<program>_build_info{version, revision, branch, tag, dirty, pythonversion, os, arch} 1`,
-    with `<program>_build_timestamp_seconds` and `<program>_commit_timestamp_seconds` where the dates are known.
+    """`<program>_build_info{program, version, revision, branch, tag, dirty, pythonversion, os, arch} 1`,
+    with `<program>_build_timestamp_seconds{program}` and `<program>_commit_timestamp_seconds{program}` where
+    the dates are known. `program` repeats the name's prefix so that one rule can select every program's
+    families, and no foreign `*_build_info`: `{__name__=~".+_build_info", program!=""}`.
     """
 
     def __init__(self, info: BuildInfo, registry: CollectorRegistry | None = REGISTRY) -> None:
         operating_system, arch = os_and_arch()
         labels = {
+            "program": info.program,
             "version": info.version,
             "revision": info.revision,
             "branch": info.branch,
@@ -58,7 +61,7 @@ class BuildInfoCollector(_ConstantCollector):
         family = GaugeMetricFamily(
             f"{info.program}_build_info",
             "A metric with a constant '1' value labeled by version, revision, branch, tag and dirty state "
-            f"from which {info.program} was built, and the pythonversion, os and arch it runs on.",
+            f"from which {info.program} was built, the pythonversion, os and arch it runs on, and its program name.",
             labels=list(labels),
         )
         family.add_metric(list(labels.values()), 1)
@@ -70,7 +73,9 @@ class BuildInfoCollector(_ConstantCollector):
         ):
             seconds = _unix_time(moment)
             if seconds is not None:
-                families.append(GaugeMetricFamily(f"{info.program}_{name}_timestamp_seconds", help_text, seconds))
+                times = GaugeMetricFamily(f"{info.program}_{name}_timestamp_seconds", help_text, labels=["program"])
+                times.add_metric([info.program], seconds)
+                families.append(times)
         super().__init__(families, registry)
 
 

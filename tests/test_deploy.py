@@ -1,5 +1,5 @@
-"""deploy/: the example Prometheus configuration, its rules and their unit tests, and the Grafana dashboard,
-all checked by Debian's promtool (2.42).
+"""deploy/: the example Prometheus configurations (one server; shards and a global server), the rules and
+their unit tests, and the Grafana dashboard, all checked by Debian's promtool (2.42).
 
 promtool has no command that parses a lone PromQL expression, so every dashboard query is put into a
 temporary rules file: `promtool check rules` parses it, and `promtool test rules` evaluates it over a
@@ -33,27 +33,36 @@ def explain(result: subprocess.CompletedProcess) -> str:
 # --- (a) the shipped files ---------------------------------------------------------------------------
 
 
-def test_config_is_valid(promtool):
-    result = run_promtool(promtool, "check", "config", DEPLOY / "prometheus.yml")
+@pytest.mark.parametrize(("config", "rule_files"), [("prometheus.yml", 2), ("shard.yml", 1), ("global.yml", 1)])
+def test_config_is_valid(promtool, config, rule_files):
+    result = run_promtool(promtool, "check", "config", DEPLOY / config)
     assert result.returncode == 0, explain(result)
-    assert "1 rule files found" in result.stdout, explain(result)
+    assert f"{rule_files} rule files found" in result.stdout, explain(result)
 
 
 def test_rules_are_valid(promtool):
-    result = run_promtool(promtool, "check", "rules", DEPLOY / "rules.yml")
+    result = run_promtool(promtool, "check", "rules", DEPLOY / "rules.yml", DEPLOY / "global-rules.yml")
     assert result.returncode == 0, explain(result)
 
 
-def test_rule_unit_tests_pass(promtool):
-    result = run_promtool(promtool, "test", "rules", DEPLOY / "rules_test.yml")
+@pytest.mark.parametrize("tests", ["rules_test.yml", "global-rules_test.yml"])
+def test_rule_unit_tests_pass(promtool, tests):
+    result = run_promtool(promtool, "test", "rules", DEPLOY / tests)
     assert result.returncode == 0, explain(result)
     assert "SUCCESS" in result.stdout, explain(result)
 
 
+def test_the_rules_name_no_program():
+    """One pair of files serves every program: no rule names one."""
+    for name in ("rules.yml", "global-rules.yml"):
+        rules = (DEPLOY / name).read_text(encoding="utf-8")
+        assert "example_app" not in rules, name
+
+
 def test_every_alert_is_tested_firing_and_not_firing():
-    """Each alert in rules.yml has `for:`, a severity, a summary and a description, and rules_test.yml
+    """Each alert in global-rules.yml has `for:`, a severity, a summary and a description, and rules_test.yml
     expects it both with alerts and with `exp_alerts: []`."""
-    rules = (DEPLOY / "rules.yml").read_text(encoding="utf-8")
+    rules = (DEPLOY / "global-rules.yml").read_text(encoding="utf-8")
     tests = (DEPLOY / "rules_test.yml").read_text(encoding="utf-8")
     alerts = re.findall(r"^\s*- alert: (\w+)$", rules, flags=re.MULTILINE)
     assert sorted(alerts) == sorted(
@@ -84,11 +93,11 @@ def test_every_alert_is_tested_firing_and_not_firing():
 
 
 def copy_deploy(tmp_path: Path) -> tuple[Path, Path]:
-    """rules.yml and rules_test.yml side by side in `tmp_path`, so the test file's `rules.yml` is the copy."""
-    rules, tests = tmp_path / "rules.yml", tmp_path / "rules_test.yml"
-    shutil.copy(DEPLOY / "rules.yml", rules)
-    shutil.copy(DEPLOY / "rules_test.yml", tests)
-    return rules, tests
+    """The rule files and rules_test.yml side by side in `tmp_path`, so the test file's rule files are the copies;
+    returns global-rules.yml's copy and the test file's."""
+    for name in ("rules.yml", "global-rules.yml", "rules_test.yml"):
+        shutil.copy(DEPLOY / name, tmp_path / name)
+    return tmp_path / "global-rules.yml", tmp_path / "rules_test.yml"
 
 
 def replace_first(path: Path, old: str, new: str) -> None:
@@ -131,7 +140,7 @@ def test_check_rules_rejects_a_bad_expression(promtool, tmp_path):
 
 # A small fleet: three example_app instances (revisions aaa, aaa, bbb; 8002 dirty and a commit behind;
 # 8000 built 31 days before t=0, promtool's clock starting at 0) and one other_app instance.
-EXAMPLE = 'job="example_app", instance="127.0.0.1:{}"'
+EXAMPLE = 'job="example_app", instance="127.0.0.1:{}", program="example_app"'
 BUILD_LABELS = 'version="0.1.0", branch="main", pythonversion="3.11.7", os="linux", arch="x86_64"'
 FLEET: dict[str, int] = {}
 for _port, _revision, _dirty, _commit, _build, _requests, _idna in [
@@ -144,23 +153,22 @@ for _port, _revision, _dirty, _commit, _build, _requests, _idna in [
     FLEET[f"example_app_commit_timestamp_seconds{{{_target}}}"] = _commit
     FLEET[f"example_app_build_timestamp_seconds{{{_target}}}"] = _build
     for _name, _version in [("requests", _requests), ("idna", _idna)]:
-        FLEET[f'python_mod_info{{{_target}, program="example_app", name="{_name}", version="{_version}"}}'] = 1
+        FLEET[f'python_mod_info{{{_target}, name="{_name}", version="{_version}"}}'] = 1
 for _name, _version in [("requests", "2.32.3"), ("idna", "3.10")]:
-    _target = 'job="other_app", instance="127.0.0.1:8100"'
-    FLEET[f'python_mod_info{{{_target}, program="other_app", name="{_name}", version="{_version}"}}'] = 1
+    _target = 'job="other_app", instance="127.0.0.1:8100", program="other_app"'
+    FLEET[f'python_mod_info{{{_target}, name="{_name}", version="{_version}"}}'] = 1
 
 EVAL_TIME = "10m"
 # What each panel must show for FLEET at EVAL_TIME, with $module = requests.
 EXPECTED = {
-    "example_app instances by revision": {'{revision="aaa"}': 2, '{revision="bbb"}': 1},
-    "example_app instances behind their job's newest commit": {
-        '{job="example_app", instance="127.0.0.1:8002"}': 10000000,
+    "Services by program and revision": {
+        '{program="example_app", revision="aaa"}': 2,
+        '{program="example_app", revision="bbb"}': 1,
     },
-    "example_app builds older than 30 days": {'{job="example_app", instance="127.0.0.1:8000"}': 2678400 + 600},
-    "example_app dirty builds": {
-        f'example_app_build_info{{{EXAMPLE.format("8002")}, revision="bbb", dirty="true", {BUILD_LABELS}}}': 1,
-    },
-    "Distinct versions of $module": {'{name="requests"}': 2},
+    "Services behind their job's newest commit": {'{job="example_app", program="example_app"}': 1},
+    "Services on builds older than 30 days": {'{job="example_app", program="example_app"}': 1},
+    "Dirty builds": {'{job="example_app", program="example_app", version="0.1.0", revision="bbb"}': 1},
+    "Distinct versions of $module": {'python_mod:versions:count{name="requests"}': 2},
     "Versions of $module across the fleet": {
         '{name="requests", version="2.32.3"}': 3,
         '{name="requests", version="2.31.0"}': 1,
@@ -170,7 +178,7 @@ EXPECTED = {
         '{name="requests", version="2.32.3", program="other_app"}': 1,
         '{name="requests", version="2.31.0", program="example_app"}': 1,
     },
-    # from rules.yml's recording rule
+    # from global-rules.yml's recording rule
     "Modules by version spread": {
         'python_mod:versions:count{name="idna"}': 4,
         'python_mod:versions:count{name="requests"}': 2,
@@ -207,7 +215,7 @@ def test_dashboard_shape(dashboard, queries):
     variables = {variable["name"]: variable for variable in dashboard["templating"]["list"]}
     assert variables["DS_PROMETHEUS"]["type"] == "datasource"
     assert variables["DS_PROMETHEUS"]["query"] == "prometheus"
-    assert variables["module"]["definition"] == "label_values(python_mod_info, name)"
+    assert variables["module"]["definition"] == "label_values(python_mod:services:count, name)"
     for panel in panels(dashboard):
         if panel.get("type") != "row":
             assert panel["datasource"] == {"type": "prometheus", "uid": "${DS_PROMETHEUS}"}, panel["title"]
@@ -223,7 +231,7 @@ def test_dashboard_shape(dashboard, queries):
 
 def test_dashboard_queries_parse_and_answer(promtool, queries, tmp_path):
     """Each panel's query, $module filled in, parses (check rules), evaluates without error at every step
-    next to rules.yml's own rules (a failing rule fails `test rules`), and gives the expected answer."""
+    next to the shipped rules (a failing rule fails `test rules`), and gives the expected answer."""
     exprs = [(title, expr.replace("$module", MODULE)) for title, expr in queries]
     recording = [{"record": f"dashboard:query_{index}", "expr": expr} for index, (_, expr) in enumerate(exprs)]
     dashboard_rules = tmp_path / "dashboard_rules.yml"
@@ -234,7 +242,7 @@ def test_dashboard_queries_parse_and_answer(promtool, queries, tmp_path):
     assert f"{len(exprs)} rules found" in result.stdout, explain(result)
 
     test = {
-        "rule_files": [str(DEPLOY / "rules.yml"), str(dashboard_rules)],
+        "rule_files": [str(DEPLOY / "rules.yml"), str(DEPLOY / "global-rules.yml"), str(dashboard_rules)],
         "evaluation_interval": "1m",
         "tests": [
             {

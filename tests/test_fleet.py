@@ -1,5 +1,6 @@
 """End to end: a fleet of example_app builds, scraped by Debian's real Prometheus, answers the
-article's questions exactly — and changes its answers when a member goes down and comes back."""
+article's questions exactly — and changes its answers when a member goes down and comes back. A
+two-tier set-up of the shipped shard.yml and global.yml scrapes the same fleet and answers the same."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from conftest import ROOT, UV, debian_prometheus
 
 sys.path.insert(0, str(ROOT / "deploy"))
-from fleet import MEMBERS, MODULE, NEWEST, QUESTIONS, STALE, Fleet, wait_for
+from fleet import MEMBERS, MODULE, NEWEST, QUESTIONS, SHARDS, STALE, Fleet, shard_of, wait_for
 
 DASHBOARD = ROOT / "deploy" / "grafana-dashboard.json"
 
@@ -34,7 +35,7 @@ def fleet(tmp_path_factory):
         yield running
     processes = list(running.processes.values())
     assert not processes, f"left running: {processes}"
-    ports = [*running.ports.values(), int(running.prometheus_url.rsplit(":", 1)[1])]
+    ports = [*running.ports.values(), *(int(url.rsplit(":", 1)[1]) for url in running.servers.values())]
     listening = [port for port in ports if _listening(port)]
     assert not listening, f"still listening after the fleet stopped: {listening}"
 
@@ -83,8 +84,33 @@ def test_every_dashboard_query_runs(fleet):
         fleet.query(expression.replace("$module", MODULE))  # raises on any query Prometheus rejects
 
 
+def test_each_shard_scrapes_the_members_hashmod_gives_it(fleet):
+    for shard in range(SHARDS):
+        scraped = {labels["instance"] for labels, _ in fleet.query("up", f"shard-{shard}")}
+        expected = {
+            f"127.0.0.1:{port}" for port in fleet.ports.values() if shard_of(f"127.0.0.1:{port}", SHARDS) == shard
+        }
+        assert scraped == expected
+        assert expected, f"shard {shard} scrapes no member"
+
+
+def test_the_global_tier_answers_as_one_server_does(fleet, locked_versions):
+    same = wait_for("the global tier's answers", lambda: fleet.answers("single") == fleet.answers("global"))
+    assert same
+    answers = fleet.answers("global")
+    assert answers["how many versions of X run"] == [({"__name__": "python_mod:versions:count", "name": MODULE}, 4)]
+    versions = {labels["version"]: value for labels, value in answers["which versions, how many services each"]}
+    assert versions == _versions_built(locked_versions)
+    revisions = {labels["revision"]: value for labels, value in answers["who has not deployed the update"]}
+    assert revisions == {NEWEST: 3, STALE: 2}
+    alerts = {(labels["alertname"], labels.get("name")) for labels, _ in answers["alerts pending or firing"]}
+    assert ("PythonModuleVersionSpread", MODULE) in alerts
+    assert answers["targets down"] == []
+
+
 def test_a_member_down_changes_the_answers_and_coming_back_restores_them(fleet):
-    """The last member alone runs 0.20.0: without it the fleet runs 3 versions, at the threshold, not above."""
+    """The last member alone runs 0.20.0: without it the fleet runs 3 versions, at the threshold, not above.
+    The global tier sees it down through the shard that scraped it, and gives the same answers."""
     (gone,) = [member for member in MEMBERS if member.pinned == "0.20.0"]
     instance = f"127.0.0.1:{fleet.ports[gone.name]}"
     spread = fleet.rule_query("PythonModuleVersionSpread")
@@ -94,8 +120,16 @@ def test_a_member_down_changes_the_answers_and_coming_back_restores_them(fleet):
         wait_for("3 versions", lambda: fleet.query(QUESTIONS["how many versions of X run"])[0][1] == 3)
         wait_for("the spread alert to stop", lambda: not fleet.query(spread))
         assert "0.20.0" not in _by("version", fleet.query(QUESTIONS["which versions, how many series each"]))
+        shard = f"shard-{shard_of(instance, SHARDS)}"
+        wait_for(f"{shard} to count it down", lambda: fleet.query("job:targets_down:count", shard))
+        wait_for("the global tier to count it down", lambda: fleet.answers("global")["targets down"])
+        assert fleet.answers("global")["targets down"] == [({"job": "example_app"}, 1)]
+        wait_for("the global tier's answers without it", lambda: fleet.answers("single") == fleet.answers("global"))
+        [(_, versions)] = fleet.answers("global")["how many versions of X run"]
+        assert versions == 3
     finally:
         fleet.start_member(gone.name)
     wait_for(f"{instance} to come back", lambda: fleet.query(f'up{{instance="{instance}"}} == 1'))
     wait_for("4 versions again", lambda: fleet.query(QUESTIONS["how many versions of X run"])[0][1] == 4)
     wait_for("the spread alert again", lambda: fleet.query(spread))
+    wait_for("the global tier to see it back", lambda: not fleet.answers("global")["targets down"])

@@ -33,7 +33,7 @@ DEADLINE = 30.0  # seconds any one wait in this file may take
 HELP_START = "A metric with a constant '1' value labeled by version, revision, branch"
 BUILD_HELP = (
     "A metric with a constant '1' value labeled by version, revision, branch, tag and dirty state "
-    "from which demo was built, and the pythonversion, os and arch it runs on."
+    "from which demo was built, the pythonversion, os and arch it runs on, and its program name."
 )
 MOD_HELP = "A metric with a constant '1' value labeled by dependency name, version, from which demo was built."
 PYTHON_VERSION = ".".join(str(part) for part in sys.version_info[:3])
@@ -58,7 +58,7 @@ INFO = BuildInfo(
 )
 # Labels come out sorted by name.
 BUILD_LINE = (
-    f'demo_build_info{{arch="{ARCH}",branch="main",dirty="false",os="{OS}",pythonversion="{PYTHON_VERSION}",'
+    f'demo_build_info{{arch="{ARCH}",branch="main",dirty="false",os="{OS}",program="demo",pythonversion="{PYTHON_VERSION}",'
     'revision="3f2c1a9e0d4b5c6d7e8f90a1b2c3d4e5f6a7b8c9",tag="v1.2.3",version="1.2.3"} 1.0'
 )
 EXPOSITION = [
@@ -140,7 +140,7 @@ def test_dirty_and_tag_labels(dirty, tag, dirty_label, tag_label):
     info = BuildInfo("demo", "2.0.0", revision="abc1234", branch="release", dirty=dirty, tag=tag)
     text = generate_latest(registry_with(info)).decode("utf-8")
     assert our_lines(text, "demo_build_info")[2] == (
-        f'demo_build_info{{arch="{ARCH}",branch="release",dirty="{dirty_label}",os="{OS}",'
+        f'demo_build_info{{arch="{ARCH}",branch="release",dirty="{dirty_label}",os="{OS}",program="demo",'
         f'pythonversion="{PYTHON_VERSION}",revision="abc1234",tag="{tag_label}",version="2.0.0"}} 1.0'
     )
 
@@ -150,7 +150,7 @@ def test_unknown_facts_and_no_dependencies():
     assert text.splitlines() == [
         f"# HELP demo_build_info {BUILD_HELP}",
         "# TYPE demo_build_info gauge",
-        f'demo_build_info{{arch="{ARCH}",branch="unknown",dirty="unknown",os="{OS}",'
+        f'demo_build_info{{arch="{ARCH}",branch="unknown",dirty="unknown",os="{OS}",program="demo",'
         f'pythonversion="{PYTHON_VERSION}",revision="unknown",tag="",version="0.0.0"}} 1.0',
         f"# HELP python_mod_info {MOD_HELP}",
         "# TYPE python_mod_info gauge",
@@ -317,7 +317,7 @@ AWKWARD_LINES = [
     f"# HELP demo_build_info {BUILD_HELP}",
     "# TYPE demo_build_info gauge",
     f'demo_build_info{{arch="{ARCH}",branch="feat/\\"quoted\\"\\\\back\\nslash ünïcödé ☃",dirty="true",'
-    f'os="{OS}",pythonversion="{PYTHON_VERSION}",revision="deadbeef",tag="v1\\"\\\\\\n✓",'
+    f'os="{OS}",program="demo",pythonversion="{PYTHON_VERSION}",revision="deadbeef",tag="v1\\"\\\\\\n✓",'
     'version="1.0+\\"q\\"\\\\x\\nü"} 1.0',
     f"# HELP python_mod_info {MOD_HELP}",
     "# TYPE python_mod_info gauge",
@@ -338,6 +338,7 @@ def _expected_samples() -> dict[str, list[dict[str, str]]]:
                 "branch": AWKWARD.branch,
                 "dirty": "true",
                 "os": OS,
+                "program": "demo",
                 "pythonversion": PYTHON_VERSION,
                 "revision": "deadbeef",
                 "tag": AWKWARD.tag,
@@ -517,8 +518,8 @@ def test_build_and_commit_times_are_gauges_where_the_dates_are_recorded():
     dated = INFO.replace(build_date="2026-11-24T15:00:00Z", commit_date="2026-11-24T14:58:03Z")
     lines = generate_latest(registry_with(dated)).decode().splitlines()
     assert "# TYPE demo_build_timestamp_seconds gauge" in lines
-    assert "demo_build_timestamp_seconds 1.7955324e+09" in lines  # 1795532400
-    assert "demo_commit_timestamp_seconds 1.795532283e+09" in lines  # 1795532283
+    assert 'demo_build_timestamp_seconds{program="demo"} 1.7955324e+09' in lines  # 1795532400
+    assert 'demo_commit_timestamp_seconds{program="demo"} 1.795532283e+09' in lines  # 1795532283
 
 
 def test_a_free_form_build_date_gives_no_time_gauge():

@@ -195,6 +195,7 @@ def service_environment(**extra: str) -> dict[str, str]:
 def expected_build_labels(inspected: dict) -> dict[str, str]:
     dirty = inspected["dirty"]
     return {
+        "program": inspected["program"],
         "version": inspected["version"],
         "revision": inspected["revision"],
         "branch": inspected["branch"],

@@ -13,7 +13,6 @@ SIGTERM and failure.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -28,11 +27,9 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
+from tiers import global_config, shard_config, shard_of, single_config, write
 
 ROOT = Path(__file__).resolve().parents[1]
-DEPLOY = ROOT / "deploy"
-RULE_FILES = ("rules.yml", "global-rules.yml")
 SHARDS = 2
 MODULE = "prometheus-client"  # the module whose versions the fleet spreads
 NEWEST = "2222222222222222222222222222222222222222"
@@ -73,58 +70,6 @@ MEMBERS = (
     Member("d", STALE, "release/0.x", "0.21.0"),
     Member("e", STALE, "release/0.x", "0.20.0"),
 )
-
-
-# --- Prometheus configurations, from the shipped files ---------------------------------------------
-
-
-def deploy_file(name: str) -> dict:
-    return yaml.safe_load((DEPLOY / name).read_text(encoding="utf-8"))
-
-
-def copy_rules(directory: Path, interval: str | None = None) -> None:
-    """The shipped rule files into `directory`, beside the configurations naming them; `interval`, if given,
-    replaces every group's, so that a short-lived fleet sees recorded series within its time."""
-    for name in RULE_FILES:
-        rules = deploy_file(name)
-        for group in rules["groups"]:
-            group["interval"] = interval or group["interval"]
-        (directory / name).write_text(yaml.safe_dump(rules, sort_keys=False), encoding="utf-8")
-
-
-def single_config(targets: list[str], interval: str) -> dict:
-    """deploy/prometheus.yml: one server scraping `targets` and running both rule files."""
-    return _scraping(deploy_file("prometheus.yml"), targets, interval)
-
-
-def shard_config(shard: int, shards: int, targets: list[str], interval: str) -> dict:
-    """deploy/shard.yml as shard `shard` of `shards`: it keeps its part of `targets` and runs rules.yml."""
-    config = _scraping(deploy_file("shard.yml"), targets, interval)
-    config["global"]["external_labels"]["shard"] = str(shard)
-    for step in config["scrape_configs"][0]["relabel_configs"]:
-        if step["action"] == "hashmod":
-            step["modulus"] = shards
-        elif step["action"] == "keep":
-            step["regex"] = str(shard)
-    return config
-
-
-def global_config(shard_addresses: list[str], interval: str) -> dict:
-    """deploy/global.yml federating from the shards at `shard_addresses` and running global-rules.yml."""
-    return _scraping(deploy_file("global.yml"), shard_addresses, interval)
-
-
-def _scraping(config: dict, targets: list[str], interval: str) -> dict:
-    config["global"].update(scrape_interval=interval, evaluation_interval=interval)
-    (job,) = config["scrape_configs"]
-    job["static_configs"] = [{"targets": targets}]
-    return config
-
-
-def shard_of(address: str, shards: int) -> int:
-    """The shard whose hashmod relabelling keeps `address`: Prometheus takes the last 8 bytes of the value's
-    MD5 as a big-endian integer, modulo `shards` (tests/test_fleet.py checks this against the shards)."""
-    return int.from_bytes(hashlib.md5(address.encode()).digest()[8:], "big") % shards
 
 
 # --- the fleet -------------------------------------------------------------------------------------
@@ -242,8 +187,6 @@ class Fleet:
         self._stop(name)
 
     def _start_prometheus_servers(self) -> None:
-        # Evaluate every rule each second, so recorded series exist within the test's time.
-        copy_rules(self.workdir, interval="1s")
         targets = [f"127.0.0.1:{port}" for port in self.ports.values()]
         self._start_prometheus("single", single_config(targets, "1s"))
         for shard in range(SHARDS):
@@ -257,8 +200,8 @@ class Fleet:
         )
 
     def _start_prometheus(self, server: str, config: dict) -> None:
-        path = self.workdir / f"{server}.yml"
-        path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+        # Scraping and evaluating every second, so that recorded series exist within the test's time.
+        path = write(self.workdir / server, config, interval="1s")
         port = free_port()
         self.servers[server] = f"http://127.0.0.1:{port}"
         self._spawn(
@@ -266,7 +209,7 @@ class Fleet:
             [
                 self.prometheus_binary,
                 f"--config.file={path}",
-                f"--storage.tsdb.path={self.workdir / server}",
+                f"--storage.tsdb.path={self.workdir / server / 'data'}",
                 f"--web.listen-address=127.0.0.1:{port}",
             ],
         )

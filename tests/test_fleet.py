@@ -12,7 +12,8 @@ import pytest
 from conftest import ROOT, UV, debian_prometheus
 
 sys.path.insert(0, str(ROOT / "deploy"))
-from fleet import MEMBERS, MODULE, NEWEST, QUESTIONS, SHARDS, STALE, Fleet, shard_of, wait_for
+from fleet import MEMBERS, MODULE, NEWEST, QUESTIONS, SHARDS, STALE, Fleet, wait_for
+from tiers import shard_of
 
 DASHBOARD = ROOT / "deploy" / "grafana-dashboard.json"
 

@@ -994,7 +994,7 @@ def integers(text: str) -> list[int]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=integers, help="fleet sizes in services (default 1000,10000)")
-    parser.add_argument("--shards", type=integers, help="shard counts of the two-tier set-ups (default 2,4)")
+    parser.add_argument("--shards", type=integers, help='shard counts of two-tier set-ups (default 2,4; "": none)')
     parser.add_argument("--minutes", type=float, help="minutes of scraped data before measuring, at least (default 5)")
     parser.add_argument("--runs", type=int, help="runs of each query, medians (default 9)")
     parser.add_argument(
@@ -1013,7 +1013,7 @@ def main(argv: list[str] | None = None) -> int:
     arguments = parser.parse_args(argv)
     smoke = arguments.smoke
     sizes = arguments.sizes or ([40] if smoke else [1_000, 10_000])
-    shard_counts = arguments.shards or ([2] if smoke else [2, 4])
+    shard_counts = arguments.shards if arguments.shards is not None else ([2] if smoke else [2, 4])
     if min(shard_counts) < 1 or min(sizes) < 1:
         parser.error("--sizes and --shards take positive numbers")
     prometheus = arguments.prometheus or shutil.which("prometheus")

@@ -1014,7 +1014,7 @@ def main(argv: list[str] | None = None) -> int:
     smoke = arguments.smoke
     sizes = arguments.sizes or ([40] if smoke else [1_000, 10_000])
     shard_counts = arguments.shards if arguments.shards is not None else ([2] if smoke else [2, 4])
-    if min(shard_counts) < 1 or min(sizes) < 1:
+    if min(shard_counts, default=1) < 1 or min(sizes) < 1:
         parser.error("--sizes and --shards take positive numbers")
     prometheus = arguments.prometheus or shutil.which("prometheus")
     if not prometheus:

@@ -31,7 +31,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -316,12 +315,6 @@ class Processes:
         except ProcessLookupError:
             pass  # it ended meanwhile
         process.wait()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def log_tail(path: Path, lines: int = 15) -> str:
@@ -615,7 +608,7 @@ def start_server(
         check = subprocess.run([options.promtool, "check", "config", str(path)], capture_output=True, text=True)
         if check.returncode != 0:
             raise RuntimeError(f"promtool check config {path} failed:\n{check.stdout}{check.stderr}")
-    port = free_port()
+    port = tiers.free_port()
     command = [
         options.prometheus,
         f"--config.file={path}",

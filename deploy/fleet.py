@@ -17,7 +17,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,7 +26,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from tiers import global_config, shard_config, shard_of, single_config, write
+from tiers import free_port, global_config, shard_config, shard_of, single_config, write
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARDS = 2
@@ -73,12 +72,6 @@ MEMBERS = (
 
 
 # --- the fleet -------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def run(*command: object, cwd: Path, env: dict[str, str] | None = None) -> str:

@@ -8,6 +8,7 @@ that what they test and measure is what users copy.
 from __future__ import annotations
 
 import hashlib
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,13 @@ def write(
     path = directory / "prometheus.yml"
     path.write_text(dump(config), encoding="utf-8")
     return path
+
+
+def free_port() -> int:
+    """A loopback port free now, for a server of a set-up to listen on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def shard_of(address: str, shards: int) -> int:

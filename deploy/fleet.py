@@ -101,6 +101,11 @@ def answers_http(url: str) -> bool:
         return False
 
 
+def ordered(result: list[tuple[dict[str, str], float]]) -> list[tuple[dict[str, str], float]]:
+    """A query's result in the order of its label sets, so that two results compare and print alike."""
+    return sorted(result, key=lambda sample: sorted(sample[0].items()))
+
+
 def member_ports() -> dict[str, int]:
     """A free loopback port for each member, drawn until every shard scrapes at least one member."""
     while True:
@@ -245,10 +250,7 @@ class Fleet:
 
     def answers(self, server: str) -> dict[str, list]:
         """FLEET_QUESTIONS answered by `server`, each result in a stable order."""
-        return {
-            question: sorted(self.query(expression, server), key=lambda sample: sorted(sample[0].items()))
-            for question, expression in FLEET_QUESTIONS.items()
-        }
+        return {question: ordered(self.query(expression, server)) for question, expression in FLEET_QUESTIONS.items()}
 
     def rule_query(self, name: str) -> str:
         """The expression of the loaded alert or recording rule `name`, as Prometheus holds it."""
@@ -263,7 +265,7 @@ def _print_answers(fleet: Fleet, questions: dict[str, str], server: str) -> None
         result = fleet.query(expression, server)
         if not result:
             print("  (no result: the condition does not hold)")
-        for labels, value in sorted(result, key=lambda sample: sorted(sample[0].items())):
+        for labels, value in ordered(result):
             shown = ", ".join(f"{key}={value!r}" for key, value in sorted(labels.items())) or "(no labels)"
             print(f"  {shown}: {value:g}")
 

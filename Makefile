@@ -43,9 +43,11 @@ demo: build
 	@$(VENV)/demo/bin/example-app --version
 	@echo '$$ python -m hatch_buildinfo inspect example-app --json'
 	@$(VENV)/demo/bin/python -m hatch_buildinfo inspect example-app --json
+	@echo '$$ hatch-buildinfo inspect example-app    # the same command; the text names the SBOM the wheel ships'
+	@$(VENV)/demo/bin/hatch-buildinfo inspect example-app
 	@echo '# what `example-app serve` exposes on /metrics, build-info series only:'
-	@$(VENV)/demo/bin/python -c 'import example_app.app, prometheus_client; print(prometheus_client.generate_latest().decode())' \
-		| grep -E '(example_app_build_info|python_mod_info)'
+	@$(VENV)/demo/bin/python -c 'from example_app.app import application; import prometheus_client; print(prometheus_client.generate_latest().decode())' \
+		| grep -E '(example_app_build_info|python_mod_info|python_mod_drift_info)'
 
 # Debian's prometheus (it brings promtool too), installed when missing and we are root.
 prometheus:

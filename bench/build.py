@@ -111,6 +111,7 @@ SMOKE_SCALE_CASES = (
 SCALE_RATIOS = ("1k commits", "100k commits, 1k's tags", "100k commits")
 SMOKE_SCALE_RATIOS = ("100 commits", "1k commits, 100's tags", "1k commits")
 
+SBOM_GOAL_MS = 5  # what writing the SBOM may add to a wheel build with the 300-package lock
 VARIANTS = (
     ("a", "plain hatchling"),
     ("b", "hatch-vcs: version source + version-file hook"),
@@ -734,6 +735,9 @@ def bench_steps(pythons: dict[str, str], builds: dict, runs: int, work: Path) ->
         count, new_packages = details[name]
         shown = ", ".join(new_packages[:8]) + (", …" if len(new_packages) > 8 else "")
         print(f"  {name:<66} {value:8.2f} {count:>11}  {shown}")
+    sbom_ms = sum(median_ms(s) for name, s in samples.items() if name.startswith("SBOM:"))
+    met = verdict(sbom_ms < SBOM_GOAL_MS)
+    print(f"  the SBOM's steps together: {sbom_ms:.2f} ms  (goal < {SBOM_GOAL_MS:g} ms: {met})")
     lock_steps = [median_ms(s) for name, s in samples.items() if name.startswith("read_lock(uv.lock), first")]
     print(
         f"  sum of the steps (first calls): {total:.1f} ms, without the lock: {total - sum(lock_steps):.1f} ms; "

@@ -544,8 +544,14 @@ class ServerFigures:
 
     def round_seconds(self, readers: bool | None = None) -> float:
         """One evaluation of every group (readers=None), of the global-rules.yml groups (True) or of the others."""
-        chosen = [g for g in self.groups.values() if readers is None or (Path(g.file).name == GLOBAL_RULES) == readers]
-        return sum(group.seconds for group in chosen)
+        return sum(group.seconds for group in self.chosen(readers))
+
+    def slowest_seconds(self, readers: bool | None = None) -> float:
+        """The slowest group's evaluation, of the same choice of groups as round_seconds."""
+        return max((group.seconds for group in self.chosen(readers)), default=0.0)
+
+    def chosen(self, readers: bool | None) -> list:
+        return [g for g in self.groups.values() if readers is None or (Path(g.file).name == GLOBAL_RULES) == readers]
 
 
 @dataclass
@@ -884,7 +890,10 @@ def table(size: int, results: list[SetupFigures], fleet: Fleet, machine: str) ->
             largest = max(result.scrapers(), key=lambda server: server.round_seconds(readers=False))
             return f"{largest.round_seconds(readers=False) * 1e6 / largest.head_series:.1f}"
         if what == "fleet":
-            return "—" if result.setup.baseline else f"{servers[-1].round_seconds(readers=True) * 1000:.1f}"
+            if result.setup.baseline:
+                return "—"
+            fleet = servers[-1]
+            return f"{fleet.round_seconds(readers=True) * 1000:.1f} ({fleet.slowest_seconds(readers=True) * 1000:.1f})"
         if what == "head":
             series = [server.head_series for server in servers]
             return f"{sum(series):,}" + (f" (largest {max(series):,})" if len(series) > 1 else "")
@@ -910,7 +919,7 @@ def table(size: int, results: list[SetupFigures], fleet: Fleet, machine: str) ->
         ("one round of every group, ms, per server", "round"),
         ("rules.yml groups, one round, ms (largest shard; x one server's)", "scan"),
         ("… the same, us a head series of that server", "per series"),
-        ("global-rules.yml group, one round, ms (goal < 100 on the global)", "fleet"),
+        ("global-rules.yml groups, one round, ms (slowest group: goal < 100 on the global)", "fleet"),
         *((f"query ms: `{query}`", query) for query in (*RAW_QUERIES, *recorded_queries(fleet.rollout_program))),
         ("head series", "head"),
         ("peak RSS, MiB", "rss"),
@@ -961,10 +970,11 @@ def goals(results: list[SetupFigures]) -> list[str]:
             f"{label}: that shard holds {held:.0%} of one server's head series; its round per series = "
             f"{ratio / held:.2f}x one server's"
         )
-        fleet_ms = result.servers[-1].round_seconds(readers=True) * 1000
-        met = verdict(fleet_ms < 100)
+        fleet = result.servers[-1]
+        slowest_ms, round_ms = fleet.slowest_seconds(readers=True) * 1000, fleet.round_seconds(readers=True) * 1000
         lines.append(
-            f"{label}: global-rules.yml round on the global server = {fleet_ms:.1f} ms  (goal < 100 ms: {met})"
+            f"{label}: slowest global-rules.yml group on the global server = {slowest_ms:.1f} ms, all its groups "
+            f"{round_ms:.1f} ms  (goal < 100 ms a group: {verdict(slowest_ms < 100)})"
         )
         slowest = max(result.latency_ms.values())
         lines.append(

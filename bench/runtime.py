@@ -6,10 +6,12 @@
    medians: the baseline (the same child, timing nothing), (a) importing a generated
    `_buildinfo` module with ~30 dependencies, (b) `hatch_buildinfo.build_info()` of that
    package, (c) `importlib.metadata.version()`, (d) `importlib.metadata.distributions()` read
-   fully (name and version of each, as the `--version` drift check does), (e) `example-app
-   --version` as its console script runs it. Net figures subtract the baseline. Each process
-   also times its own statement with time.perf_counter ("in-proc"), which is far less noisy than
-   the wall-clock difference of two process start-ups.
+   fully (name and version of each, as the `--version` drift check did until 2026-12), (e)
+   `example-app --version` as its console script runs it, (f) `hatch_buildinfo.drift.
+   installed_versions()`, the drift check's read, and (g) importing what example-app imports.
+   Net figures subtract the baseline. Each process also times its own statement with
+   time.perf_counter ("in-proc"), which is far less noisy than the wall-clock difference of two
+   process start-ups. In this env and in a venv of WIDE_DISTRIBUTIONS distributions.
 2. Scrape: `generate_latest()` of a registry holding BuildInfoCollector + ModInfoCollector,
    against the same series built with prometheus_client's own Gauge.
 
@@ -48,6 +50,9 @@ SCRAPE_SIZES = (10, 100, 1_000, 10_000)
 SMOKE_SCRAPE_SIZES = (10, 100)
 SHIM_GOAL_MS = 1.0
 DISTRIBUTIONS_GOAL_RATIO = 20.0
+WIDE_DISTRIBUTIONS = 100
+READ_GOAL_RATIO = 0.1  # installed_versions() against distributions() read fully, (f)/(d)
+VERSION_GOAL_RATIO = 2.0  # example-app --version against a process that only imports what it imports, (e)/(g)
 SCRAPE_GOAL_DEPS, SCRAPE_GOAL_MS = 1_000, 2.0
 
 
@@ -85,8 +90,23 @@ def bench_info(dependencies: int, markers: bool = True) -> BuildInfo:
     )
 
 
-def ratio_text(numerator: float, denominator: float) -> str:
-    return f"{numerator / denominator:.1f}x" if denominator > 0 else "n/a"
+def as_locked(info: BuildInfo) -> dict[str, str]:
+    """The installed versions of an environment that matches `info`'s lock."""
+    return dict(info.running_dependencies())
+
+
+def ratio(numerator: float, denominator: float) -> float | None:
+    """numerator / denominator; None where either is not positive: a net time below zero is noise, not a figure."""
+    return numerator / denominator if numerator > 0 and denominator > 0 else None
+
+
+def ratio_text(numerator: float, denominator: float, digits: int = 1) -> str:
+    value = ratio(numerator, denominator)
+    return "n/a" if value is None else f"{value:.{digits}f}x"
+
+
+def at_most(value: float | None, goal: float) -> str:
+    return "n/a" if value is None else verdict(value <= goal)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -108,11 +128,17 @@ def timed_case(python: str, case: tuple[str, ...], work: Path, environ: dict[str
 
 
 def make_package(directory: Path) -> None:
-    """The bench package, and a copy of example_app, each with a generated module of STARTUP_DEPENDENCIES."""
+    """The bench package, and a copy of example_app, each with a generated module of STARTUP_DEPENDENCIES.
+
+    Importing `benchapp.read_installed` runs the drift check's read: children/startup.py times imports.
+    """
     package = directory / PACKAGE
     package.mkdir()
     (package / "__init__.py").write_text("")
     (package / "_buildinfo.py").write_text(render(bench_info(STARTUP_DEPENDENCIES)), encoding="utf-8")
+    (package / "read_installed.py").write_text(
+        "from hatch_buildinfo.drift import installed_versions\n\ninstalled_versions()\n", encoding="utf-8"
+    )
     example = directory / "example_app"
     shutil.copytree(ROOT / "example_app" / "example_app", example, ignore=shutil.ignore_patterns("_buildinfo.py"))
     stamped = bench_info(STARTUP_DEPENDENCIES).replace(program="example_app")
@@ -131,13 +157,26 @@ def metadata_directories(site_packages: Path) -> list[Path]:
     )
 
 
+def pad_metadata(site_packages: Path, count: int) -> None:
+    """`count` made-up distributions, for a base interpreter with fewer than WIDE_DISTRIBUTIONS: a real
+    METADATA's headers and a 4 KB description (real ones are often longer, which only slows importlib.metadata)."""
+    for index in range(count):
+        name, version = f"bench-padding-{index:03d}", f"1.{index}.0"
+        directory = site_packages / f"{name.replace('-', '_')}-{version}.dist-info"
+        directory.mkdir()
+        description = "A distribution that pads the benchmark's venv.\n" * 85
+        metadata = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\nSummary: padding\n\n{description}"
+        (directory / "METADATA").write_text(metadata, encoding="utf-8")
+
+
 def environments(work: Path, environ: dict[str, str]) -> list[dict[str, Any]]:
-    """This env, and a fresh venv holding the base interpreter's installed metadata when that has more.
+    """This env, and a fresh venv holding WIDE_DISTRIBUTIONS distributions' metadata.
 
     The second venv gets copies of the base interpreter's real `.dist-info`/`.egg-info` directories
-    and nothing else: distributions() reads exactly those, while the packages' `.pth` start-up hooks
-    (which preload modules such as importlib.resources in every process) stay out, so its baseline is
-    a plain interpreter's.
+    (the first WIDE_DISTRIBUTIONS by name; made-up ones make up any shortfall) and nothing else:
+    distributions() reads exactly those, while the packages' `.pth` start-up hooks (which preload
+    modules such as importlib.resources in every process) stay out, so its baseline is a plain
+    interpreter's.
     """
     found: list[dict[str, Any]] = [{"label": "this env", "python": sys.executable}]
     base = getattr(sys, "_base_executable", None) or sys.executable
@@ -158,8 +197,9 @@ def environments(work: Path, environ: dict[str, str]) -> list[dict[str, Any]]:
             text=True,
         ).stdout.strip()
     )
-    for directory in source:
+    for directory in source[:WIDE_DISTRIBUTIONS]:
         shutil.copytree(directory, site_packages / directory.name)
+    pad_metadata(site_packages, WIDE_DISTRIBUTIONS - len(source))
     found.append({"label": "venv with copied metadata", "python": str(wide / "bin" / "python")})
     for env in found:
         facts = probe(env["python"], work, environ)
@@ -167,9 +207,6 @@ def environments(work: Path, environ: dict[str, str]) -> list[dict[str, Any]]:
         env["python_version"] = facts["python"]
         env["prefix"] = facts["prefix"]
         env["dist"] = "pip" if "pip" in facts["names"] else (facts["names"] or ["hatch-buildinfo"])[0]
-    if found[1]["distributions"] <= found[0]["distributions"]:
-        print(f"   (the base interpreter has no more distributions than this env: {found[1]['distributions']})")
-        found.pop()
     return found
 
 
@@ -183,6 +220,9 @@ def startup_cases(dist: str, distributions: int) -> list[tuple[str, str, tuple[s
         ("d", f"distributions() read fully ({distributions} dists)", ("distributions",)),
         # The console script's work: argparse, the shim, and --version's drift check over every distribution.
         ("e", "example-app --version", ("example-app-version",)),
+        ("f", f"drift.installed_versions() ({distributions} dists)", ("import", f"{PACKAGE}.read_installed")),
+        # (e) less its work: python -c pass plus the app's own imports.
+        ("g", "import example_app.__main__", ("import", "example_app.__main__")),
     ]
 
 
@@ -252,9 +292,17 @@ def bench_startup(runs: int, warmup: int) -> None:
                 f"  version()/shim, (c)/(b): {ratio_text(net['c'], net['b'])} net wall, "
                 f"{ratio_text(inproc['c'], inproc['b'])} in-proc"
             )
+            read_wall, read_in = ratio(net["f"], net["d"]), ratio(inproc["f"], inproc["d"])
             print(
-                f"  example-app --version against distributions(), (e)/(d): {ratio_text(net['e'], net['d'])} net wall "
-                "(the drift check reads every distribution once)"
+                f"  installed_versions()/distributions(), (f)/(d): {ratio_text(net['f'], net['d'], 3)} net wall, "
+                f"{ratio_text(inproc['f'], inproc['d'], 3)} in-proc  (goal <= {READ_GOAL_RATIO:g}x: "
+                f"{at_most(read_wall, READ_GOAL_RATIO)} wall, {at_most(read_in, READ_GOAL_RATIO)} in-proc)"
+            )
+            version_wall = ratio(figures["e"][0], figures["g"][0])
+            print(
+                f"  example-app --version against its imports alone, (e)/(g): "
+                f"{ratio_text(figures['e'][0], figures['g'][0], 2)} wall  (goal <= {VERSION_GOAL_RATIO:g}x: "
+                f"{at_most(version_wall, VERSION_GOAL_RATIO)})"
             )
 
 
@@ -271,7 +319,8 @@ def scrape_runs(size: int, smoke: bool) -> int:
 def gauges_like(families: list, registry, gauge_class) -> None:
     """The same series as `families`, made the way an application would with prometheus_client's Gauge."""
     for family in families:
-        labelnames = list(family.samples[0].labels) if family.samples else []
+        # A family with no samples (python_mod_drift_info where nothing drifts) is a labelled Gauge with no children.
+        labelnames = list(family.samples[0].labels) if family.samples else ["name"]
         gauge = gauge_class(family.name, family.documentation, labelnames=labelnames, registry=registry)
         for sample in family.samples:
             (gauge.labels(**sample.labels) if labelnames else gauge).set(sample.value)
@@ -290,6 +339,7 @@ def bench_scrape(sizes: tuple[int, ...], smoke: bool) -> None:
     )
     print("   what-if = not in hatch_buildinfo: build_info rendered per scrape + python_mod_info bytes rendered once;")
     print("   OpenMetrics = ours in the format a Prometheus server negotiates with prometheus_client")
+    print("   every dependency installed as locked: python_mod_drift_info is described (HELP, TYPE) with no series")
     print(
         f"  {'deps':>6} {'runs':>5} {'ours ms':>9} {'Gauge ms':>9} {'ratio':>6} {'us/series':>9} "
         f"{'OpenMetrics ms':>14} {'what-if ms':>10} {'ours set-up ms':>14} {'Gauge set-up ms':>15} {'same bytes':>10}"
@@ -297,18 +347,22 @@ def bench_scrape(sizes: tuple[int, ...], smoke: bool) -> None:
     # Warm up: first calls import what they need (strptime, for one); set-up figures are the steady cost.
     warm = bench_info(1, markers=False)
     gauges_like(
-        [*BuildInfoCollector(warm, registry=None).collect(), *ModInfoCollector(warm, registry=None).collect()],
+        [
+            *BuildInfoCollector(warm, registry=None).collect(),
+            *ModInfoCollector(warm, registry=None, installed=as_locked(warm)).collect(),
+        ],
         CollectorRegistry(),
         Gauge,
     )
     goal_line = None
     for size in sizes:
         info = bench_info(size, markers=False)
+        installed = as_locked(info)  # a service that runs what it was built with; the read is timed in section 1
 
         start = time.perf_counter()
         ours = CollectorRegistry()
         build_collector = BuildInfoCollector(info, registry=ours)
-        mod_collector = ModInfoCollector(info, registry=ours)
+        mod_collector = ModInfoCollector(info, registry=ours, installed=installed)
         ours_setup = time.perf_counter() - start
 
         families = [*build_collector.collect(), *mod_collector.collect()]
@@ -321,7 +375,7 @@ def bench_scrape(sizes: tuple[int, ...], smoke: bool) -> None:
         build_only = CollectorRegistry()
         BuildInfoCollector(info, registry=build_only)
         mod_only = CollectorRegistry()
-        ModInfoCollector(info, registry=mod_only)
+        ModInfoCollector(info, registry=mod_only, installed=installed)
         mod_bytes = generate_latest(mod_only)
 
         def what_if(build_only=build_only, mod_bytes=mod_bytes) -> bytes:

@@ -47,6 +47,9 @@ FLEET_QUESTIONS = {
     "how many versions of X run": f'python_mod:versions:count{{name="{MODULE}"}}',
     "which versions, how many services each": f'sum by (version) (python_mod:services:count{{name="{MODULE}"}})',
     "who has not deployed the update": 'sum by (revision) (python_build:services:count{program="example_app"})',
+    "who runs a dependency other than its lock's": (
+        "sum by (program, name, locked, installed) (python_mod:drifted_services:count)"
+    ),
     "alerts pending or firing": "ALERTS",
     "targets down": "sum by (job) (job:targets_down:count)",
 }

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import tarfile
 import zipfile
 import zlib
@@ -23,6 +24,9 @@ if TYPE_CHECKING:
 _MARKER_BYTES = MARKER.encode("utf-8")
 # Far above any real generated module (10,000 dependencies is under 1 MiB): a guard, not a limit.
 _MAX_MODULE_BYTES = 64 * 1024 * 1024
+# PEP 770: `<name>-<version>.dist-info/sboms/<file>`; in an sdist, `<name>-<version>/<file>.{cdx,spdx}.json`.
+_WHEEL_SBOM = re.compile(r"[^/]+\.dist-info/sboms/[^/]+\Z")
+_SDIST_SBOM = re.compile(r"[^/]+/[^/]+\.(cdx|spdx)\.json\Z")
 
 
 class InspectError(Exception):
@@ -31,16 +35,64 @@ class InspectError(Exception):
 
 def read_target(target: str) -> BuildInfo:
     """The build info of a wheel file, an sdist file, or an installed distribution's name."""
+    kind = _kind(target)
+    if kind == "wheel":
+        return _read_wheel(target)
+    if kind == "sdist":
+        return _read_sdist(target)
+    return _read_distribution(target)
+
+
+def read_sboms(target: str) -> dict[str, bytes]:
+    """The SBOM documents a wheel, an sdist or an installed distribution carries, by file name.
+
+    A wheel's and an installed distribution's are PEP 770's `.dist-info/sboms/`; an sdist's are the
+    `*.cdx.json` and `*.spdx.json` files at its root, where the build hook puts the one its wheels ship.
+    """
+    kind = _kind(target)
+    try:
+        if kind == "wheel":
+            with zipfile.ZipFile(target) as archive:
+                return {_basename(name): archive.read(name) for name in archive.namelist() if _WHEEL_SBOM.match(name)}
+        if kind == "sdist":
+            with tarfile.open(target, "r:gz") as archive:
+                members = [
+                    member for member in archive.getmembers() if member.isfile() and _SDIST_SBOM.match(member.name)
+                ]
+                return {_basename(member.name): _read_member(archive, member) for member in members}
+    except (zipfile.BadZipFile, tarfile.TarError, zlib.error, OSError, EOFError) as error:
+        raise InspectError(f"{target} is not a readable {kind}: {error}") from None
+    dist = _distribution(target)
+    found = {}
+    for file in dist.files or ():
+        path = file.locate()
+        if _WHEEL_SBOM.match(str(file).replace(os.sep, "/")) and os.path.isfile(path):
+            with open(path, "rb") as document:
+                found[file.name] = document.read()
+    return found
+
+
+def _kind(target: str) -> str:
+    """What `target` names: a "wheel", an "sdist" or an "installed" distribution; an InspectError for other files."""
     looks_like_file = target.endswith((".whl", ".tar.gz", ".zip")) or os.sep in target or os.path.exists(target)
     if not looks_like_file:
-        return _read_distribution(target)
+        return "installed"
     if not os.path.isfile(target):
         raise InspectError(f"{target}: no such file")
     if target.endswith(".whl"):
-        return _read_wheel(target)
+        return "wheel"
     if target.endswith(".tar.gz"):
-        return _read_sdist(target)
+        return "sdist"
     raise InspectError(f"{target} is not a wheel (.whl) or an sdist (.tar.gz)")
+
+
+def _basename(name: str) -> str:
+    return name.rsplit("/", 1)[-1]
+
+
+def _read_member(archive: tarfile.TarFile, member: tarfile.TarInfo) -> bytes:
+    extracted = archive.extractfile(member)
+    return extracted.read(_MAX_MODULE_BYTES) if extracted else b""
 
 
 def _read_wheel(path: str) -> BuildInfo:
@@ -63,6 +115,13 @@ def _read_sdist(path: str) -> BuildInfo:
 
 
 def _read_distribution(name: str) -> BuildInfo:
+    dist = _distribution(name)
+    for file, data in installed_modules(dist):
+        return _parse(name, str(file), data)
+    raise _nothing_generated(name)
+
+
+def _distribution(name: str) -> Distribution:
     try:
         from importlib.metadata import PackageNotFoundError, distribution
     except ImportError:  # Python 3.7
@@ -72,12 +131,9 @@ def _read_distribution(name: str) -> BuildInfo:
         ) from None
 
     try:
-        dist = distribution(name)
+        return distribution(name)
     except PackageNotFoundError:
         raise InspectError(f"no installed distribution named {name!r} (and no such file)") from None
-    for file, data in installed_modules(dist):
-        return _parse(name, str(file), data)
-    raise _nothing_generated(name)
 
 
 def installed_modules(dist: Distribution) -> Iterator[tuple[PackagePath, bytes]]:

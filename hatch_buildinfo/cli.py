@@ -1,28 +1,60 @@
-"""Expose: the `python -m hatch_buildinfo` command line."""
+"""Expose: the `hatch-buildinfo` (`python -m hatch_buildinfo`) command line."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from .artifacts import InspectError, read_target
+from .artifacts import InspectError, read_sboms, read_target
 from .text import inspect_text, json_text
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m hatch_buildinfo", description="Show what a build was made from.")
+def main(argv: list[str] | None = None, prog: str | None = None) -> int:
+    """The `hatch-buildinfo` command (`prog`: how usage and errors name it; default the script's name)."""
+    parser = argparse.ArgumentParser(prog=prog, description="Show what a build was made from.")
     commands = parser.add_subparsers(dest="command", required=True)
     inspect = commands.add_parser(
         "inspect", help="show the build info of a wheel, an sdist or an installed distribution"
     )
     inspect.add_argument("target", help="a .whl or .tar.gz file, or an installed distribution's name")
-    inspect.add_argument("--json", action="store_true", help="print one JSON object")
+    output = inspect.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print one JSON object")
+    output.add_argument("--sbom", action="store_true", help="print the SBOM document the target carries")
     arguments = parser.parse_args(argv)
 
     try:
-        info = read_target(arguments.target)
+        if arguments.sbom:
+            sys.stdout.buffer.write(_sbom(arguments.target))
+        elif arguments.json:
+            sys.stdout.write(json_text(read_target(arguments.target)) + "\n")
+        else:
+            info = read_target(arguments.target)
+            sys.stdout.write(inspect_text(info, arguments.target, read_sboms(arguments.target)))
     except InspectError as error:
         print(f"{parser.prog}: error: {error}", file=sys.stderr)
         return 2
-    sys.stdout.write(json_text(info) + "\n" if arguments.json else inspect_text(info, arguments.target))
     return 0
+
+
+def _sbom(target: str) -> bytes:
+    """The target's SBOM; of several, the one hatch-buildinfo wrote."""
+    sboms = read_sboms(target)
+    if len(sboms) == 1:
+        return next(iter(sboms.values()))
+    if not sboms:
+        raise InspectError(f"{target} carries no SBOM (PEP 770: .dist-info/sboms/)")
+    ours = [data for data in sboms.values() if _written_by_hatch_buildinfo(data)]
+    if len(ours) == 1:
+        return ours[0]
+    names = ", ".join(sorted(sboms))
+    raise InspectError(f"{target} carries {len(sboms)} SBOMs ({names}), and not one written by hatch-buildinfo")
+
+
+def _written_by_hatch_buildinfo(data: bytes) -> bool:
+    import json
+
+    try:
+        tools = json.loads(data)["metadata"]["tools"]["components"]
+        return any(tool.get("name") == "hatch-buildinfo" for tool in tools)
+    except (ValueError, TypeError, KeyError, AttributeError):  # not JSON, or not CycloneDX 1.5+ tools
+        return False

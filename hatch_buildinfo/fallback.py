@@ -36,7 +36,7 @@ def from_metadata(package: str, *, git: bool = False) -> BuildInfo:
     distribution = _distribution(metadata, package)
     if distribution is None:
         return BuildInfo(program, UNKNOWN, **facts)
-    installed = installed_versions() or {}
+    installed = installed_versions()
     # Core metadata's context, with no extra asked for: requirements of extras are not what the
     # package runs with, and their markers (`extra == "cli"`) do not hold.
     env = dict(environment(), extra="")

@@ -7,8 +7,10 @@ precomputed metric families, so it does no I/O and no parsing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timezone
 
+from .drift import drifted, installed_versions
 from .info import UNKNOWN, BuildInfo
 from .text import os_and_arch, python_version
 
@@ -21,6 +23,7 @@ except ImportError as error:
     ) from None
 
 MOD_INFO = "python_mod_info"
+MOD_DRIFT_INFO = "python_mod_drift_info"
 
 
 class _ConstantCollector(Collector):
@@ -88,23 +91,47 @@ def _unix_time(moment: str | None) -> float | None:
 
 
 class ModInfoCollector(_ConstantCollector):
-    """`python_mod_info{name, program, version} 1` for each locked dependency this interpreter runs with."""
+    """`python_mod_info{name, program, version} 1` for each locked dependency this interpreter runs with, and
+    `python_mod_drift_info{name, program, locked, installed} 1` for each of those installed at another version
+    (`installed="none"`: not installed). An environment that matches its lock has no drift series.
 
-    def __init__(self, info: BuildInfo, registry: CollectorRegistry | None = REGISTRY) -> None:
+    `installed` is the installed versions by PEP 503 name; by default they are read now, once, from sys.path
+    (`drift.installed_versions()`): make the collector when the program sets up to serve, not at import.
+    """
+
+    def __init__(
+        self, info: BuildInfo, registry: CollectorRegistry | None = REGISTRY, installed: Mapping[str, str] | None = None
+    ) -> None:
+        running = info.running_dependencies()
         family = GaugeMetricFamily(
             MOD_INFO,
             f"A metric with a constant '1' value labeled by dependency name, version, from which {info.program} "
             "was built.",
             labels=["name", "program", "version"],
         )
-        for name, version in info.running_dependencies():
+        for name, version in running:
             family.add_metric([name, info.program, version], 1)
-        super().__init__([family], registry)
+        drift = GaugeMetricFamily(
+            MOD_DRIFT_INFO,
+            "A metric with a constant '1' value labeled by dependency name, locked version and installed version "
+            f"('none': not installed), for each dependency of {info.program} installed at another version than locked.",
+            labels=["name", "program", "locked", "installed"],
+        )
+        differs = drifted(running, installed_versions() if installed is None else installed)
+        for name, version in running:
+            if name in differs:
+                drift.add_metric([name, info.program, version, differs[name] or "none"], 1)
+        super().__init__([family, drift], registry)
 
 
-def register(info: BuildInfo, registry: CollectorRegistry = REGISTRY) -> tuple[BuildInfoCollector, ModInfoCollector]:
-    """Register both collectors, or neither: a clash raises the registry's ValueError and leaves it as it was."""
-    build, mod = BuildInfoCollector(info, registry=None), ModInfoCollector(info, registry=None)
+def register(
+    info: BuildInfo, registry: CollectorRegistry = REGISTRY, installed: Mapping[str, str] | None = None
+) -> tuple[BuildInfoCollector, ModInfoCollector]:
+    """Register both collectors, or neither: a clash raises the registry's ValueError and leaves it as it was.
+
+    `installed` is ModInfoCollector's: by default the installed versions are read now.
+    """
+    build, mod = BuildInfoCollector(info, registry=None), ModInfoCollector(info, registry=None, installed=installed)
     registry.register(build)
     try:
         registry.register(mod)

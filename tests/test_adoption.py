@@ -70,7 +70,7 @@ def test_a_requirements_file_of_development_tools_records_no_dependencies_and_sa
     assert set(said) == {
         f"hatch-buildinfo: {project.path / 'requirements.txt'}:1: -e .[cli,docs]: installs the project itself, "
         "as a development requirements file does, so it is not read as the runtime lock "
-        "(name that with option `lockfile`); recording no dependencies"
+        "(name that with option `lockfile`); recording no dependencies and no SBOM"
     }
     assert project.git("status", "--porcelain", "--ignored") == ""
 

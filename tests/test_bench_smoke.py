@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -29,14 +30,21 @@ def test_runtime_benchmark_smoke(tmp_path):
 
     assert "== Start-up: fresh `python -c` processes, 3 interleaved runs of each, medians ==" in output
     assert "env: this env (" in output
+    # The goals' venv is there whatever the base interpreter has installed.
+    assert re.search(r"^env: venv with copied metadata \(.*\), 100 distributions$", output, re.MULTILINE)
     for row in (
         "python -c pass",
         "(a) import benchapp._buildinfo (30 deps)",
         "(b) hatch_buildinfo.build_info('benchapp')",
         "(c) importlib.metadata.version(",
         "(d) distributions() read fully (",
+        "(e) example-app --version",
+        "(f) drift.installed_versions() (100 dists)",
+        "(g) import example_app.__main__",
         "shim overhead over the module alone, (b)-(a):",
         "distributions()/shim, (d)/(b):",
+        "installed_versions()/distributions(), (f)/(d):",
+        "example-app --version against its imports alone, (e)/(g):",
     ):
         assert row in output, row
     for column in ("case", "wall ms", "net ms", "in-proc ms", "RSS MiB"):

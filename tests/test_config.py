@@ -64,6 +64,7 @@ BAD_OPTIONS = {
     "lockfile true": ("lockfile = true\n", "lockfile", "True"),
     "require-lock without lockfile": ("lockfile = false\nrequire-lock = true\n", "require-lock", "true"),
     "extras not an array": ('extras = "cli"\n', "extras", "'cli'"),
+    "sbom string": ('sbom = "yes"\n', "sbom", "'yes'"),
 }
 
 

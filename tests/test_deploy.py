@@ -16,6 +16,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
@@ -69,6 +70,7 @@ def test_every_alert_is_tested_firing_and_not_firing():
         [
             "PythonModuleVersionSpread",
             "PythonModuleBadVersion",
+            "PythonModuleDrift",
             "ServiceNotOnNewestRevision",
             "BuildOlderThanNDays",
             "DirtyBuildInProduction",
@@ -87,6 +89,63 @@ def test_every_alert_is_tested_firing_and_not_firing():
     for alert in alerts:
         assert (alert, " []") in cases, f"no test expects {alert} not to fire"
         assert (alert, "") in cases, f"no test expects {alert} to fire"
+
+
+def _rules(name: str) -> list[dict]:
+    """Every rule of a rule file of deploy/, parsed."""
+    groups = yaml.safe_load((DEPLOY / name).read_text(encoding="utf-8"))["groups"]
+    return [rule for group in groups for rule in group["rules"]]
+
+
+def _federated(name: str, selectors: list[str]) -> bool:
+    """Whether one of global.yml's match[] selectors (a metric name, or `{__name__=~"REGEX"}`) selects `name`."""
+    for selector in selectors:
+        if re.fullmatch(r"[a-zA-Z_:][a-zA-Z0-9_:]*", selector):
+            if selector == name:
+                return True
+            continue
+        pattern = re.fullmatch(r'\{__name__=~"([^"]+)"\}', selector)
+        assert pattern, f"a match[] selector this test cannot read: {selector}"
+        if re.fullmatch(pattern.group(1), name):
+            return True
+    return False
+
+
+def test_the_global_tier_reads_only_what_every_shard_records_and_federates():
+    """The two tiers give one server's answers: every series rules.yml records reaches the global server
+    (global.yml's match[]), global-rules.yml reads nothing else (no per-instance family), and no expression
+    there keeps or groups by `shard`."""
+    (job,) = yaml.safe_load((DEPLOY / "global.yml").read_text(encoding="utf-8"))["scrape_configs"]
+    selectors = job["params"]["match[]"]
+    recorded = [rule["record"] for rule in _rules("rules.yml") if "record" in rule]
+    assert "python_mod:drifted_services:count" in recorded
+    for name in recorded:
+        assert _federated(name, selectors), f"{name} is recorded on the shards but global.yml does not federate it"
+    assert not [rule for rule in _rules("rules.yml") if "alert" in rule], "alerts belong to global-rules.yml"
+    global_rules = _rules("global-rules.yml")
+    recorded_here = {rule["record"] for rule in global_rules if "record" in rule}
+    recorded_name = r"\b[a-zA-Z_][a-zA-Z0-9_]*:[a-zA-Z0-9_:]*"  # recording rules' names have a colon
+    for rule in global_rules:
+        expr = rule["expr"]
+        label = rule.get("record") or rule["alert"]
+        read = set(re.findall(recorded_name, expr))
+        assert read, f"{label} reads no recorded series"
+        for name in read:
+            assert name in recorded_here or name in recorded, f"{label} reads {name}, which no rule records"
+        rest = re.sub(recorded_name, "", expr)
+        for raw in ("__name__", "python_mod_", "_build_info", "_timestamp_seconds"):
+            assert raw not in rest, f"{label} reads a per-instance family ({raw}): {expr}"
+        assert "without" not in expr, f"{label}: `without` keeps `shard`"
+        for labels in re.findall(r"\b(?:by|on)\s*\(([^)]*)\)", expr):
+            assert "shard" not in labels, f"{label} groups by shard: {expr}"
+
+
+def test_the_readme_names_every_rule_and_alert():
+    readme = (DEPLOY / "README.md").read_text(encoding="utf-8")
+    for name in ("rules.yml", "global-rules.yml"):
+        for rule in _rules(name):
+            label = rule.get("record") or rule["alert"]
+            assert f"`{label}`" in readme, f"deploy/README.md does not name {label}"
 
 
 # --- (b) negative controls: the unit tests can fail ----------------------------------------------------
@@ -139,7 +198,8 @@ def test_check_rules_rejects_a_bad_expression(promtool, tmp_path):
 # --- (c) the dashboard -------------------------------------------------------------------------------
 
 # A small fleet: three example_app instances (revisions aaa, aaa, bbb; 8002 dirty and a commit behind;
-# 8000 built 31 days before t=0, promtool's clock starting at 0) and one other_app instance.
+# 8000 built 31 days before t=0, promtool's clock starting at 0) and one other_app instance. 8000 and 8001
+# run requests 2.32.4 where their lock pins 2.32.3; other_app runs without the requests its lock pins.
 EXAMPLE = 'job="example_app", instance="127.0.0.1:{}", program="example_app"'
 BUILD_LABELS = 'version="0.1.0", branch="main", pythonversion="3.11.7", os="linux", arch="x86_64"'
 FLEET: dict[str, int] = {}
@@ -154,9 +214,11 @@ for _port, _revision, _dirty, _commit, _build, _requests, _idna in [
     FLEET[f"example_app_build_timestamp_seconds{{{_target}}}"] = _build
     for _name, _version in [("requests", _requests), ("idna", _idna)]:
         FLEET[f'python_mod_info{{{_target}, name="{_name}", version="{_version}"}}'] = 1
+OTHER = 'job="other_app", instance="127.0.0.1:8100", program="other_app"'
 for _name, _version in [("requests", "2.32.3"), ("idna", "3.10")]:
-    _target = 'job="other_app", instance="127.0.0.1:8100", program="other_app"'
-    FLEET[f'python_mod_info{{{_target}, name="{_name}", version="{_version}"}}'] = 1
+    FLEET[f'python_mod_info{{{OTHER}, name="{_name}", version="{_version}"}}'] = 1
+for _target, _installed in [(EXAMPLE.format("8000"), "2.32.4"), (EXAMPLE.format("8001"), "2.32.4"), (OTHER, "none")]:
+    FLEET[f'python_mod_drift_info{{{_target}, name="requests", locked="2.32.3", installed="{_installed}"}}'] = 1
 
 EVAL_TIME = "10m"
 # What each panel must show for FLEET at EVAL_TIME, with $module = requests.
@@ -182,6 +244,10 @@ EXPECTED = {
     "Modules by version spread": {
         'python_mod:versions:count{name="idna"}': 4,
         'python_mod:versions:count{name="requests"}': 2,
+    },
+    "Drifted modules": {
+        '{program="example_app", name="requests", locked="2.32.3", installed="2.32.4"}': 2,
+        '{program="other_app", name="requests", locked="2.32.3", installed="none"}': 1,
     },
 }
 

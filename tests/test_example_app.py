@@ -5,8 +5,25 @@ from __future__ import annotations
 import json
 import re
 import sys
+import textwrap
+from pathlib import Path
 
+import pytest
 from conftest import ROOT, UV, install, run
+from test_serve import HOST, free_port, get, samples, service_environment, started, wait_until_answers
+
+# A version of prometheus-client that the lock pins for no Python.
+OTHER_PROMETHEUS_CLIENT = "0.20.0"
+
+
+@pytest.fixture(scope="module")
+def drifted_venv(example_wheel, locked_versions, wheelhouse, tmp_path_factory) -> Path:
+    """example_app installed as locked, then prometheus-client replaced by another version, as a deploy might."""
+    venv = tmp_path_factory.mktemp("drifted") / "venv"
+    install(example_wheel, venv, wheelhouse, "--constraint", locked_versions["constraints"])
+    requirement = f"prometheus-client=={OTHER_PROMETHEUS_CLIENT}"
+    run(UV, "pip", "install", "--quiet", "--python", venv, requirement, cwd=venv.parent)
+    return venv
 
 
 def _checkout() -> tuple[str, str]:
@@ -41,13 +58,58 @@ def test_version_lists_the_locked_dependencies_aligned(example_venv, locked_vers
     ]
 
 
-def test_version_marks_a_dependency_installed_at_another_version(example_wheel, locked_versions, wheelhouse, tmp_path):
-    # 0.20.0 is no version the lock pins for any Python.
-    venv = install(example_wheel, tmp_path / "venv", wheelhouse, "prometheus-client==0.20.0")
-    output = run(venv / "bin" / "example-app", "--version", cwd=tmp_path).stdout
+def test_version_marks_a_dependency_installed_at_another_version(drifted_venv, locked_versions, tmp_path):
+    output = run(drifted_venv / "bin" / "example-app", "--version", cwd=tmp_path).stdout
     locked = locked_versions["prometheus-client"]
-    assert f"    prometheus-client:  {locked} (installed: 0.20.0)" in output.splitlines()
+    assert f"    prometheus-client:  {locked} (installed: {OTHER_PROMETHEUS_CLIENT})" in output.splitlines()
     assert "    hatch-buildinfo:    0.1.0" in output.splitlines()
+
+
+@pytest.mark.parametrize(("venv", "installed"), [("example_venv", None), ("drifted_venv", OTHER_PROMETHEUS_CLIENT)])
+def test_serve_shows_drift_as_one_series(venv, installed, locked_versions, request, tmp_path):
+    """/metrics of `example-app serve`: one python_mod_drift_info series where one dependency drifted, else none."""
+    venv = request.getfixturevalue(venv)
+    port = free_port()
+    command = [venv / "bin" / "example-app", "serve", "--host", HOST, "--port", str(port)]
+    with started(command, env=service_environment(), cwd=tmp_path, log=tmp_path / "serve.log") as process:
+        wait_until_answers(process, f"http://{HOST}:{port}/metrics")
+        status, _, body = get(f"http://{HOST}:{port}/metrics")
+    assert status == 200, body
+    assert "# TYPE python_mod_drift_info gauge" in body.splitlines()
+    drift = [sample.labels for sample in samples(body) if sample.name == "python_mod_drift_info"]
+    locked = locked_versions["prometheus-client"]
+    labels = {"name": "prometheus-client", "program": "example_app", "locked": locked, "installed": installed}
+    assert drift == ([labels] if installed else [])
+
+
+# Counts the reads of the installed versions in a process that imports example_app.app, then sets it up; the
+# counter goes in before hatch_buildinfo.metrics imports the read by name.
+SET_UP = textwrap.dedent(
+    """\
+    import json
+    import wsgiref.util
+    import hatch_buildinfo.drift as drift
+    reads, read = [], drift.installed_versions
+    drift.installed_versions = lambda: reads.append(1) or read()
+    counts = {}
+    import example_app.app
+    counts["import"] = len(reads)
+    application = example_app.app.application
+    counts["set up"] = len(reads)
+    statuses, environ = [], {"PATH_INFO": "/metrics"}
+    wsgiref.util.setup_testing_defaults(environ)
+    for _ in range(3):
+        application(dict(environ), lambda status, headers: statuses.append(status))
+    counts["scraped"] = len(reads)
+    assert example_app.app.application is application and statuses == ["200 OK"] * 3
+    print(json.dumps(counts))
+    """
+)
+
+
+def test_the_installed_versions_are_read_at_set_up_not_at_import(example_venv, tmp_path):
+    output = run(example_venv / "bin" / "python", "-c", SET_UP, cwd=tmp_path).stdout
+    assert json.loads(output) == {"import": 0, "set up": 1, "scraped": 1}
 
 
 def test_runtime_install_pulls_in_neither_hatchling_nor_gitpython(example_venv):

@@ -75,6 +75,7 @@ def test_text_output_names_the_target_and_every_fact(built, kind):
         "commit date": built["commit_date"],
         "build user": "alice",
         "build date": "2026-01-02T03:04:05Z",
+        "sbom": "none",  # no lock was read, so no SBOM was written
     }
 
 

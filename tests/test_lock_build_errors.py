@@ -168,7 +168,9 @@ def test_a_found_requirements_file_that_pins_loosely_is_passed_over_saying_why(t
     assert read_target(str(wheel_in(result.outdir))).dependencies == ()
     (line,) = lines_naming(result, "requirements.txt")
     assert line.startswith(f"hatch-buildinfo: {project.path / 'requirements.txt'}:3: requests>=2: not pinned with ==")
-    assert line.endswith("not read as the runtime lock (name that with option `lockfile`); recording no dependencies")
+    assert line.endswith(
+        "not read as the runtime lock (name that with option `lockfile`); recording no dependencies and no SBOM"
+    )
 
 
 def test_lockfile_false_reads_no_lock(tmp_path):
@@ -188,7 +190,7 @@ def test_no_lock_builds_recording_no_dependencies_and_says_so_once(tmp_path):
     assert read_target(str(wheel_in(result.outdir))).dependencies == ()
     said = [line for line in (result.stdout + result.stderr).splitlines() if "lock" in line]
     assert len(said) == 1, said
-    assert re.fullmatch(r"hatch-buildinfo: no lock file \(.+\); recording no dependencies", said[0]), said
+    assert re.fullmatch(r"hatch-buildinfo: no lock file \(.+\); recording no dependencies and no SBOM", said[0]), said
     assert project.git("status", "--porcelain", "--ignored") == ""
 
 

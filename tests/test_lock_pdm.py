@@ -19,6 +19,7 @@ from lock_build import (
     lock_error,
     pairs,
 )
+from test_lock_requirements import exported_hashes
 
 from hatch_buildinfo.hook.locks import Locked, Project, read_lock
 
@@ -46,7 +47,10 @@ def pdm_project(tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("pdm")
     path = root / "demo"
     path.mkdir()
-    (path / "pyproject.toml").write_text(SAMPLE_PYPROJECT, encoding="utf-8")
+    # requests[socks]: pdm locks the extra as a second entry of requests.
+    (path / "pyproject.toml").write_text(
+        SAMPLE_PYPROJECT.replace('"requests>=2.31"', '"requests[socks]>=2.31"'), encoding="utf-8"
+    )
     # Without -G, pdm locks the default group and the dependency groups, but no extra.
     pdm("lock", "-G", ":all", cwd=path)
     pdm("lock", "--prod", "--lockfile", "prod.lock", cwd=path)
@@ -58,6 +62,7 @@ def pdm_project(tmp_path_factory) -> dict:
         "flat": copied_as(path / "flat.lock", root / "flat", "pdm.lock"),
         "export": pins_as_set(pdm("export", "--prod", "--no-hashes", cwd=path)),
         "export-cli": pins_as_set(pdm("export", "--prod", "-G", "cli", "--no-hashes", cwd=path)),
+        "hashes-cli": exported_hashes(pdm("export", "--prod", "-G", "cli", cwd=path)),
     }
 
 
@@ -96,6 +101,27 @@ def test_extra_adds_its_group_as_pdm_export_does(pdm_project):
     names = {package.name for package in packages}
     assert "click" in names
     assert not names & DEV_ONLY
+
+
+def test_hashes_are_what_pdm_exports(pdm_project):
+    packages = read_lock(pdm_project["lock"], replace(PROJECT, extras=("cli",)))
+
+    assert {(package.name, package.version): set(package.hashes) for package in packages} == pdm_project["hashes-cli"]
+    assert all(package.hashes and package.hashes[0].startswith("sha256:") for package in packages)
+
+
+def test_requires_of_a_package_and_its_extra_entry_are_merged(pdm_project):
+    """pdm locks requests[socks] as a second entry of requests, needing PySocks and requests: one requests needs all."""
+    text = pdm_project["lock"].read_text(encoding="utf-8")
+    assert 'extras = ["socks"]' in text and '"requests==' in text
+
+    packages = {package.name: package for package in read_lock(pdm_project["lock"], replace(PROJECT, extras=("cli",)))}
+
+    assert packages["requests"].requires == ("certifi", "charset-normalizer", "idna", "pysocks", "urllib3")
+    # click's `importlib-metadata; python_version < "3.8"` stays, though pdm locked none: the SBOM drops such edges.
+    assert packages["click"].requires == ("colorama", "importlib-metadata")
+    assert "importlib-metadata" not in packages
+    assert packages["certifi"].requires == packages["pysocks"].requires == ()
 
 
 def test_extra_names_are_normalised(pdm_project):
@@ -205,6 +231,71 @@ def test_unversioned_project_itself_and_dev_entries_are_skipped(tmp_path):
         """,
     )
     assert read_lock(lock, PROJECT) == (Locked("idna", "3.7", 'python_version >= "3.8"'),)
+
+
+IDNA_ENTRY = """
+[[package]]
+name = "idna"
+version = "3.7"
+groups = ["default"]
+"""
+
+
+@pytest.mark.parametrize(
+    ("field", "problem"),
+    [
+        (
+            'files = [{file = "idna-3.7.tar.gz", hash = "sha256:xyz"}]',
+            "has a hash that is not <algorithm>:<hex digest>: ",
+        ),
+        ('files = [{file = "idna-3.7.tar.gz", hash = ""}]', "has a hash that is not <algorithm>:<hex digest>: ''"),
+        ('files = ["idna-3.7.tar.gz"]', "files: 'idna-3.7.tar.gz' is not a table"),
+        ("dependencies = [3]", "has a dependency that is not a requirement: 3"),
+        ("dependencies = [\"; python_version < '3.10'\"]", "has a dependency that is not a requirement: "),
+    ],
+)
+def test_malformed_files_and_dependencies(tmp_path, field, problem):
+    lock = write_lock(tmp_path, GOOD_METADATA + IDNA_ENTRY + field + "\n")
+    assert lock_error(lock, PROJECT).startswith(f"{lock}: idna: {problem}")
+
+
+def test_same_version_entries_merge_their_hashes_and_requires(tmp_path):
+    """One version locked twice under two markers (a fork): one package, both entries' files and needs."""
+    lock = write_lock(
+        tmp_path,
+        GOOD_METADATA
+        + IDNA_ENTRY
+        + """
+        [[package]]
+        name = "Demo.Lib"
+        version = "1.0"
+        groups = ["default"]
+        marker = "sys_platform == 'win32'"
+        dependencies = ["Colorama>=0.4; sys_platform == 'win32'", "idna"]
+        files = [{file = "demo_lib-1.0-py3-none-win_amd64.whl", hash = "sha256:BB02"}]
+
+        [[package]]
+        name = "demo-lib"
+        version = "1.0"
+        groups = ["default"]
+        marker = "sys_platform != 'win32'"
+        dependencies = ["idna>=3"]
+        files = [
+            {file = "demo_lib-1.0.tar.gz", hash = "sha256:aa01"},
+            {file = "demo_lib-1.0-py3-none-win_amd64.whl", hash = "sha256:bb02"},
+        ]
+        """,
+    )
+    assert read_lock(lock, PROJECT) == (
+        Locked(
+            "demo-lib",
+            "1.0",
+            '(sys_platform != "win32") or (sys_platform == "win32")',
+            hashes=("sha256:aa01", "sha256:bb02"),
+            requires=("colorama", "idna"),
+        ),
+        Locked("idna", "3.7"),
+    )
 
 
 def test_lock_without_default_group(tmp_path):

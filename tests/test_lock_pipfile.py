@@ -11,6 +11,7 @@ import pytest
 from conftest import INDEX_URL, UV, clean_environment, run
 from lock_build import as_recorded, as_set, built_dependencies, copied_as, hooked_copy, lock_error, pairs
 from packaging.requirements import Requirement
+from test_lock_requirements import exported_hashes
 
 from hatch_buildinfo.hook.locks import Locked, Project, normalize_name, read_lock
 
@@ -93,8 +94,9 @@ def pipenv_project(tmp_path_factory) -> dict:
     (path / "Pipfile.lock").unlink()
     pipenv("lock", "--backend", "pure-python", cwd=path)
     exported = requirements(pipenv("requirements", cwd=path))
+    hashes = exported_hashes(pipenv("requirements", "--hash", cwd=path))
     lock = copied_as(path / "Pipfile.lock", root / "pure-python", "Pipfile.lock")
-    return {"project": path, "lock": lock, "requirements": exported, "pip": pip}
+    return {"project": path, "lock": lock, "requirements": exported, "hashes": hashes, "pip": pip}
 
 
 # Locks made by pipenv
@@ -128,6 +130,14 @@ def test_a_wheel_built_with_the_hook_records_what_pipenv_requirements_lists(pipe
     assert pairs(recorded) == {(name, version) for name, version, _ in exported}
     assert set(recorded) == as_recorded(exported)
     assert not {name for name, _ in pairs(recorded)} & (DEV_ONLY | {"demo-pkg", "click"})
+
+
+def test_hashes_are_what_pipenv_requirements_lists_and_no_graph(pipenv_project):
+    packages = read_lock(pipenv_project["lock"], PROJECT)
+
+    assert {(package.name, package.version): set(package.hashes) for package in packages} == pipenv_project["hashes"]
+    assert all(package.hashes and package.hashes[0].startswith("sha256:") for package in packages)
+    assert not any(package.requires for package in packages)  # Pipfile.lock records no dependency graph
 
 
 def test_extras_play_no_part(pipenv_project):
@@ -194,14 +204,30 @@ def test_range_is_not_a_pin(tmp_path):
     assert lock_error(path, PROJECT) == f"{path}: idna: not pinned to one version (version '>=3')"
 
 
+@pytest.mark.parametrize(
+    ("hashes", "problem"),
+    [
+        (["sha256:00ff", "sha256:not-hex"], "has a hash that is not <algorithm>:<hex digest>: 'sha256:not-hex'"),
+        (["00ff"], "has a hash that is not <algorithm>:<hex digest>: '00ff'"),
+        ([None], "has a hash that is not <algorithm>:<hex digest>: None"),
+        ("sha256:00ff", "hashes is not a list: 'sha256:00ff'"),
+    ],
+)
+def test_malformed_hashes(tmp_path, hashes, problem):
+    path = write_lock(tmp_path, {"certifi": {"version": "==2024.8.30"}, "idna": {"version": "==3.7", "hashes": hashes}})
+    assert lock_error(path, PROJECT) == f"{path}: idna: {problem}"
+
+
 def test_project_itself_and_develop_are_skipped(tmp_path):
     path = write_lock(
         tmp_path,
         {
             "e1839a8": {"editable": True, "path": "./"},
             "Demo_Pkg": {"editable": True, "path": "."},
-            "IDNA": {"version": "==3.7", "markers": "python_version>='3.8'"},
+            "IDNA": {"version": "==3.7", "markers": "python_version>='3.8'", "hashes": ["sha256:BB", "sha256:aa"]},
         },
         develop={"local-tool": {"path": "../tool"}, "pytest": {"version": "==8.0.0"}},
     )
-    assert read_lock(path, PROJECT) == (Locked("idna", "3.7", 'python_version >= "3.8"'),)
+    assert read_lock(path, PROJECT) == (
+        Locked("idna", "3.7", 'python_version >= "3.8"', hashes=("sha256:aa", "sha256:bb")),
+    )

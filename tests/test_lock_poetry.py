@@ -16,6 +16,7 @@ import pytest
 from conftest import INDEX_URL, run_tool
 from lock_build import built_dependencies, exported_pins, hooked_copy, lock_error, pairs
 from packaging.markers import Marker, default_environment
+from test_lock_requirements import exported_hashes
 
 from hatch_buildinfo.hook.locks import Project, read_lock
 
@@ -107,6 +108,11 @@ class LockedProject:
             output = run_tool(self.poetry, *command, cwd=self.path, extra=(self.plugin,))
             self._exports[extras] = exported_pins(output)
         return self._exports[extras]
+
+    def exported_hashes(self) -> dict[tuple[str, str], set[str]]:
+        """{(name, version): hashes} of `poetry export --without dev --extras cli`, hashes and all."""
+        command = ["poetry", "export", "--without", "dev", "-f", "requirements.txt", "--extras", "cli"]
+        return exported_hashes(run_tool(self.poetry, *command, cwd=self.path, extra=(self.plugin,)))
 
     def read(self, extras: tuple[str, ...] = (), optional: dict | None = None):
         project = Project(NAME, DEPENDENCIES, OPTIONAL if optional is None else optional, extras)
@@ -209,6 +215,24 @@ def test_an_extra_known_only_to_the_lock_is_read_from_its_extras_table(locked):
     }
 
 
+def test_hashes_are_what_poetry_exports(locked):
+    found = locked.read(("cli",))
+
+    assert {(package.name, package.version): set(package.hashes) for package in found} == locked.exported_hashes()
+    assert all(package.hashes and package.hashes[0].startswith("sha256:") for package in found)
+
+
+def test_requires_are_what_each_package_depends_on(locked):
+    requires: dict[str, set[str]] = {}
+    for package in locked.read(("cli",)):
+        requires.setdefault(package.name, set()).update(package.requires)
+
+    # requests' optional PySocks stays: the SBOM leaves out an edge to a package it does not list.
+    assert requires["requests"] - {"pysocks"} == {"certifi", "charset-normalizer", "idna", "urllib3"}
+    assert requires["click"] == {"colorama"}
+    assert requires["certifi"] == requires["colorama"] == set()
+
+
 def test_an_unknown_extra_adds_nothing(locked):
     assert locked.read(("no-such-extra",)) == locked.read()
 
@@ -281,6 +305,25 @@ def test_lock_version_2_1_package_without_groups(tmp_path):
         _lock(tmp_path, GOOD_PACKAGE.replace('groups = ["main"]\n', "") + METADATA_2_1), Project(NAME, DEPENDENCIES)
     )
     assert message.endswith("idna: has no list of groups, which its lock-version requires")
+
+
+@pytest.mark.parametrize(
+    ("files", "problem"),
+    [
+        ('[{file = "idna-3.7.tar.gz", hash = "sha256:not-hex"}]', "has a hash that is not <algorithm>:<hex digest>: "),
+        ('[{file = "idna-3.7.tar.gz", hash = "sha256"}]', "has a hash that is not <algorithm>:<hex digest>: "),
+        ('["idna-3.7.tar.gz"]', "files: 'idna-3.7.tar.gz' is not a table"),
+        ('"idna-3.7.tar.gz"', "files is not an array of tables: 'idna-3.7.tar.gz'"),
+    ],
+)
+def test_malformed_files(tmp_path, files, problem):
+    lock = _lock(tmp_path, GOOD_PACKAGE.replace("files = []", f"files = {files}") + METADATA_2_1)
+    assert lock_error(lock, READER_PROJECT).startswith(f"{lock}: idna: {problem}")
+
+
+def test_dependencies_that_are_not_a_table(tmp_path):
+    lock = _lock(tmp_path, GOOD_PACKAGE + 'dependencies = ["certifi"]\n' + METADATA_2_1)
+    assert lock_error(lock, READER_PROJECT) == f"{lock}: idna: dependencies is not a table: ['certifi']"
 
 
 def test_invalid_marker(tmp_path):

@@ -9,6 +9,7 @@ import pytest
 from conftest import UV, clean_environment, run, run_tool
 from lock_build import SAMPLE_PYPROJECT, built_dependencies, hooked_copy, lock_error, pairs
 from packaging.markers import Marker
+from test_lock_requirements import exported_hashes
 
 from hatch_buildinfo.hook.locks import Locked, LockError, Project, normalize_name, read_lock
 from hatch_buildinfo.hook.locks.selection import settle
@@ -44,6 +45,11 @@ def exported_pins(text: str) -> set[Locked]:
     return pins
 
 
+def pinned(locked) -> set[Locked]:
+    """Each package's name, version and marker: what a requirements export pins."""
+    return {Locked(package.name, package.version, package.marker) for package in locked}
+
+
 def names(locked) -> set[str]:
     return {package.name for package in locked}
 
@@ -68,11 +74,22 @@ def test_uv_runtime_export_is_what_uv_exports_as_requirements(uv_project):
 
     locked = read_lock(lock, DEMO)
 
-    assert set(locked) == exported_pins(pins)
+    assert pinned(locked) == exported_pins(pins)
     assert {"requests", "idna", "colorama"} <= names(locked)
     assert not {"pytest", "click", "demo-pkg"} & names(locked)  # the project: a directory with no version
     # A universal lock: each package's environment marker stays for run time to pick.
-    assert Locked("colorama", "0.4.6", 'sys_platform == "win32"') in locked
+    assert Locked("colorama", "0.4.6", 'sys_platform == "win32"') in pinned(locked)
+
+
+def test_uv_export_hashes_are_what_uv_exports_as_requirements(uv_project):
+    """uv's pylock has each file's hashes table; it records no `dependencies`, so nothing requires anything."""
+    lock, pins = uv_export(uv_project, "--no-dev", "--extra", "cli")
+
+    locked = read_lock(lock, DEMO_CLI)
+
+    assert {(package.name, package.version): set(package.hashes) for package in locked} == exported_hashes(pins)
+    assert all(package.hashes and package.hashes[0].startswith("sha256:") for package in locked)
+    assert not any(package.requires for package in locked)
 
 
 def test_a_wheel_built_with_the_hook_records_what_uv_exports_as_requirements(uv_project, tmp_path):
@@ -92,7 +109,7 @@ def test_uv_export_with_an_extra(uv_project):
 
     locked = read_lock(lock, DEMO_CLI)
 
-    assert set(locked) == exported_pins(pins)
+    assert pinned(locked) == exported_pins(pins)
     assert "click" in names(locked)
     assert "pytest" not in names(locked)
 
@@ -142,11 +159,22 @@ def test_pdm_runtime_is_what_pdm_exports_for_production(pdm_lock, project):
 
     locked = read_lock(pdm_lock, project)
 
-    assert set(locked) == exported_pins(pins)
+    assert pinned(locked) == exported_pins(pins)
     assert ("click" in names(locked)) == bool(project.extras)
     assert not {"pytest", "pluggy", "iniconfig", "demo-pkg"} & names(locked)
     # Only the environment part of a marker is left: run time cannot decide extras or groups.
     assert not any("extras" in package.marker or "groups" in package.marker for package in locked if package.marker)
+
+
+def test_pdm_hashes_are_what_pdm_exports(pdm_lock):
+    """PDM's pylock keeps what each package requires in [packages.tool.pdm], not in PEP 751's `dependencies`."""
+    pins = pdm(pdm_lock.parent, "export", "--format", "requirements", "--prod", "-G", "cli")
+
+    locked = read_lock(pdm_lock, DEMO_CLI)
+
+    assert {(package.name, package.version): set(package.hashes) for package in locked} == exported_hashes(pins)
+    assert all(package.hashes for package in locked)
+    assert not any(package.requires for package in locked)
 
 
 def test_a_wheel_built_with_the_hook_records_what_pdm_exports_for_production(pdm_lock, tmp_path):
@@ -236,7 +264,44 @@ def test_the_project_itself_needs_no_version(tmp_path):
         + MINIMAL_PACKAGE
         + '\n[[packages]]\nname = "demo-pkg"\ndirectory = { path = ".", editable = true }\n',
     )
-    assert read_lock(path, DEMO) == (Locked("idna", "3.10"),)
+    assert read_lock(path, DEMO) == (Locked("idna", "3.10", hashes=("sha256:00",)),)
+
+
+def test_hashes_of_every_artifact_and_the_dependencies_recorded(tmp_path):
+    """PEP 751's hashes tables of sdist, wheels and archive, every algorithm; `dependencies` by name, normalised."""
+    path = write_lock(
+        tmp_path,
+        'lock-version = "1.0"\ncreated-by = "hand"\n'
+        + MINIMAL_PACKAGE.replace('hashes = { sha256 = "00" }', 'hashes = { sha256 = "0A", blake2b = "ff" }')
+        + 'sdist = { url = "https://example.invalid/idna-3.10.tar.gz", hashes = { sha256 = "01" } }\n'
+        + 'dependencies = [{ name = "Charset_Normalizer" }, { name = "certifi", version = "2024.8.30" }]\n'
+        + """
+        [[packages]]
+        name = "certifi"
+        version = "2024.8.30"
+        archive = { url = "https://example.invalid/certifi-2024.8.30.tar.gz", hashes = { sha512 = "02" } }
+        dependencies = []
+        """,
+    )
+    assert read_lock(path, DEMO) == (
+        Locked("certifi", "2024.8.30", hashes=("sha512:02",)),
+        Locked(
+            "idna", "3.10", hashes=("blake2b:ff", "sha256:01", "sha256:0a"), requires=("certifi", "charset-normalizer")
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "problem"),
+    [
+        ('sha256 = "00"', 'sha256 = "not-hex"', "has a hash that is not <algorithm>:<hex digest>: 'sha256:not-hex'"),
+        ('sha256 = "00"', 'sha256 = ""', "has a hash that is not <algorithm>:<hex digest>: 'sha256:'"),
+        ("wheels = [", 'dependencies = [{ version = "1.0" }]\nwheels = [', "has a dependency with no name: "),
+    ],
+)
+def test_malformed_hashes_and_dependencies(tmp_path, old, new, problem):
+    path = write_lock(tmp_path, 'lock-version = "1.0"\ncreated-by = "hand"\n' + MINIMAL_PACKAGE.replace(old, new))
+    assert lock_error(path, DEMO).startswith(f"{path}: idna: {problem}")
 
 
 def test_an_unsupported_lock_version(tmp_path):

@@ -13,7 +13,22 @@ from lock_build import SAMPLE_PYPROJECT, built_dependencies, hooked_copy, pairs
 from hatch_buildinfo.hook.locks import Locked, LockError, NotARuntimeLock, Project, normalize_name, read_lock
 
 DEMO = Project("demo-pkg")
-PIN = re.compile(r"^([A-Za-z0-9._-]+)==(\S+)", re.MULTILINE)
+PIN = re.compile(r"^([A-Za-z0-9._-]+)(?:\[[^\]]*\])?==([^\s;\\]+)", re.MULTILINE)
+HASH = re.compile(r"--hash[= ](\S+)")
+
+
+def exported_hashes(text: str) -> dict[tuple[str, str], set[str]]:
+    """{(name, version): its `--hash` values} of a requirements file with hashes, read with two regexes.
+
+    The referee for the hashes of every lock format: what its tool writes into a requirements
+    file for pip's hash-checking mode.
+    """
+    found: dict[tuple[str, str], set[str]] = {}
+    for line in text.replace("\\\n", " ").splitlines():
+        pin = PIN.match(line)
+        if pin:
+            found.setdefault((normalize_name(pin[1]), pin[2]), set()).update(HASH.findall(line))
+    return found
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +56,18 @@ def test_pip_compile_output(compiled):
     assert not {"click", "pytest", "demo-pkg"} & {package.name for package in locked}
 
 
+def test_pip_compile_hashes_are_read_and_no_graph(compiled):
+    """Each pin carries its --hash options; the `# via` comments are no graph a lock records."""
+    locked = read_lock(compiled, DEMO)
+
+    assert {(package.name, package.version): set(package.hashes) for package in locked} == exported_hashes(
+        compiled.read_text(encoding="utf-8")
+    )
+    assert all(package.hashes and package.hashes == tuple(sorted(set(package.hashes))) for package in locked)
+    assert all(hash.startswith("sha256:") for package in locked for hash in package.hashes)
+    assert not any(package.requires for package in locked)
+
+
 def test_a_wheel_built_with_the_hook_records_what_pip_compile_pinned(compiled, tmp_path):
     """The compiled file under a name the hook does not look for, named by the `lockfile` option."""
     project = hooked_copy(compiled.parent, tmp_path / "demo", 'lockfile = "requirements/runtime.txt"\n')
@@ -63,7 +90,10 @@ def test_pip_freeze_output(compiled, tmp_path):
     frozen = tmp_path / "requirements-frozen.txt"
     frozen.write_text(run_tool("pip", "pip", "freeze", "--path", str(target), cwd=tmp_path), encoding="utf-8")
 
-    assert read_lock(frozen, DEMO) == read_lock(compiled, DEMO)
+    # pip freeze writes no hashes: the same pins, none hashed.
+    assert [Locked(package.name, package.version, package.marker) for package in read_lock(compiled, DEMO)] == list(
+        read_lock(frozen, DEMO)
+    )
 
 
 # pip's syntax, by hand: no tool writes all of it into one file.
@@ -90,11 +120,12 @@ def test_includes_continuations_comments_markers_and_options(tmp_path):
         -r locks/base.txt
 
         requests[socks]==2.32.3 \\
-            --hash=sha256:aaaa \\
-            --hash=sha256:bbbb
+            --hash=sha256:bbbb \\
+            --hash sha256:aaaa \\
+            --hash=SHA256:BBBB
             # via demo-pkg
         tomli==2.0.1 ; python_version < "3.11"  # an inline comment
-        Foo_Bar==1.0 --hash=sha256:cccc
+        Foo_Bar==1.0 --hash=sha256:cccc --hash=sha384:dddd
         -e .
         demo-pkg @ file:///somewhere/demo
         """,
@@ -105,9 +136,9 @@ def test_includes_continuations_comments_markers_and_options(tmp_path):
 
     assert read_lock(tmp_path / "requirements.txt", DEMO) == (
         Locked("certifi", "2024.8.30"),
-        Locked("foo-bar", "1.0"),
+        Locked("foo-bar", "1.0", hashes=("sha256:cccc", "sha384:dddd")),
         Locked("idna", "3.10", 'python_version >= "3.9"'),
-        Locked("requests", "2.32.3"),
+        Locked("requests", "2.32.3", hashes=("sha256:aaaa", "sha256:bbbb")),
         Locked("tomli", "2.0.1", 'python_version < "3.11"'),
         Locked("urllib3", "2.2.3"),
     )
@@ -185,6 +216,12 @@ def test_urls_in_errors_lose_their_credentials(tmp_path):
 
     path = write(tmp_path, "requirements.txt", "other @ https://user:secret@example.invalid/other-1.0.tar.gz\n")
     assert lock_error(path) == f"{path}:1: other: installed from a URL, not pinned to a version"
+
+
+@pytest.mark.parametrize("option", ["--hash=sha256", "--hash=sha256:not-hex", "--hash=:abcd", "--hash"])
+def test_a_malformed_hash(tmp_path, option):
+    path = write(tmp_path, "requirements.txt", f"certifi==2024.8.30\nidna==3.10 \\\n    {option}\n")
+    assert lock_error(path).startswith(f"{path}:2: idna: has a hash that is not <algorithm>:<hex digest>: ")
 
 
 def test_a_name_pinned_twice(tmp_path):

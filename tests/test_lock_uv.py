@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 from conftest import new_project, run_tool
-from lock_build import SAMPLE_PYPROJECT, built_dependencies, exported_pins, hooked_copy, pairs
+from lock_build import SAMPLE_PYPROJECT, built_dependencies, exported_pins, hooked_copy, lock_error, pairs
 from packaging.markers import Marker
+from test_lock_requirements import PIN, exported_hashes
 
-from hatch_buildinfo.hook.locks import Locked, LockError, Project, read_lock
+from hatch_buildinfo.hook.locks import Locked, LockError, Project, normalize_name, read_lock
 
 DEV_ONLY = {"pytest", "iniconfig", "pluggy", "pygments", "exceptiongroup", "tomli", "packaging", "typing-extensions"}
 # Environments to compare markers in: every project here has requires-python >= 3.9.
@@ -54,6 +55,27 @@ def export(directory: Path, *extras: str) -> dict[tuple[str, str], str | None]:
         cwd=directory,
     )
     return {(name, version): str(marker) if marker else None for name, version, marker in exported_pins(text)}
+
+
+def exported_graph(directory: Path, *extras: str) -> tuple[dict[tuple[str, str], set[str]], dict[str, set[str]]]:
+    """`uv export` of the runtime dependencies with hashes: each pin's hashes, and each name's children.
+
+    The children are read back from uv's `# via` comments, which name the packages each pin is needed by.
+    """
+    flags = [argument for extra in extras for argument in ("--extra", extra)]
+    text = uv(
+        "export", "--frozen", "--no-dev", "--no-emit-project", "--format", "requirements-txt", *flags, cwd=directory
+    )
+    children: dict[str, set[str]] = {}
+    pinned = None
+    for line in text.splitlines():
+        pin = PIN.match(line)
+        if pin:
+            pinned = normalize_name(pin[1])
+        via = line.strip().removeprefix("# via").strip().removeprefix("#").strip()
+        if line.lstrip().startswith("#") and via and pinned:
+            children.setdefault(normalize_name(via), set()).add(pinned)
+    return exported_hashes(text), children
 
 
 def holds(marker: str | None, environment: dict) -> bool:
@@ -160,6 +182,26 @@ def test_a_wheel_built_with_the_hook_records_what_uv_exports(demo: Path, tmp_pat
     assert not {name for name, _ in pairs(recorded)} & {"pytest", "pluggy", "iniconfig", "demo-pkg"}
 
 
+@pytest.mark.parametrize("extras", [(), ("cli",)], ids=["runtime", "with-cli"])
+def test_hashes_and_requires_are_what_uv_exports(demo: Path, extras: tuple[str, ...]) -> None:
+    """Each package's hashes are the --hash options uv exports for it; what it requires, uv's `# via` comments."""
+    packages = read_lock(demo / "uv.lock", Project(name="demo-pkg", extras=extras))
+    hashes, children = exported_graph(demo, *extras)
+
+    assert {(package.name, package.version): set(package.hashes) for package in packages} == hashes
+    assert all(package.hashes and all(hash.startswith("sha256:") for hash in package.hashes) for package in packages)
+    requires: dict[str, set[str]] = {}
+    for package in packages:  # by name, as `# via` names no version
+        requires.setdefault(package.name, set()).update(package.requires)
+    assert requires == {name: children.get(name, set()) for name in requires}
+    # The socks extra an edge asks for adds pysocks to what requests requires, at each version the lock has.
+    assert {package.requires for package in packages if package.name == "requests"} == {
+        ("certifi", "charset-normalizer", "idna", "pysocks", "urllib3")
+    }
+    assert requires["certifi"] == set()
+    assert requires.get("click") == ({"colorama"} if extras else None)
+
+
 def test_packages_reached_on_every_side_of_a_fork_hold_everywhere(demo: Path) -> None:
     """certifi is reached through one requests on old Pythons and another on new ones, or through one on all."""
     packages = read_lock(demo / "uv.lock", Project(name="demo-pkg"))
@@ -204,6 +246,8 @@ def test_a_lock_without_the_project_is_an_error(demo: Path) -> None:
 def thousand_package_lock(path: Path) -> set[Locked]:
     """Write a generated uv.lock of a thousand packages at `path`; the runtime set the project `scale-app` has.
 
+    Each package requires its children, its parent, and `dual` for pkg-0001 and pkg-0002.
+
     A generated lock, not one made by uv: the only way to a lock this size without resolving
     a thousand real packages. It has uv's layout: a heap of packages, each depending on its two
     children and back on its parent (a cycle per edge), a marker on every edge into a multiple
@@ -242,7 +286,16 @@ def thousand_package_lock(path: Path) -> set[Locked]:
             index = (index - 1) // 2
         return None
 
-    expected = {Locked(f"pkg-{index:04d}", f"1.{index}.0", expected_marker(index)) for index in range(count)}
+    def requires(index: int) -> tuple[str, ...]:
+        near = [child for child in (2 * index + 1, 2 * index + 2) if child < count] + (
+            [(index - 1) // 2] if index else []
+        )
+        return tuple(sorted([f"pkg-{other:04d}" for other in near] + (["dual"] if index in (1, 2) else [])))
+
+    expected = {
+        Locked(f"pkg-{index:04d}", f"1.{index}.0", expected_marker(index), requires=requires(index))
+        for index in range(count)
+    }
     return expected | {
         Locked("dual", "1.0", 'python_full_version < "3.12"'),
         Locked("dual", "2.0", 'python_full_version >= "3.12"'),
@@ -265,7 +318,9 @@ def test_a_thousand_packages_built_with_the_hook_read_back_exactly(tmp_path: Pat
     recorded = built_dependencies(project)
 
     assert len(recorded) == len(expected) == 1002  # every pkg-*, dual twice; not scale-app, not dev-tool
-    assert {Locked(*dependency) for dependency in recorded} == expected
+    assert {Locked(*dependency) for dependency in recorded} == {
+        Locked(package.name, package.version, package.marker) for package in expected
+    }
 
 
 ROOT_ENTRY = """\
@@ -319,6 +374,29 @@ def test_malformed_locks_raise_one_line_naming_file_and_entry(tmp_path: Path, te
         assert name in message
 
 
+WHEEL = "https://index.example.invalid/idna-3.7-py3-none-any.whl"
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        (
+            f'sdist = {{ url = "{WHEEL}", hash = "sha256" }}',
+            "has a hash that is not <algorithm>:<hex digest>: 'sha256'",
+        ),
+        (f'wheels = [{{ url = "{WHEEL}", hash = "sha256:xyz" }}]', "has a hash that is not <algorithm>:<hex digest>: "),
+        (f'wheels = [{{ url = "{WHEEL}", hash = 7 }}]', "has a hash that is not <algorithm>:<hex digest>: 7"),
+        (f'wheels = ["{WHEEL}"]', f"wheels: '{WHEEL}' is not a table"),
+        (f'sdist = "{WHEEL}"', f"sdist: '{WHEEL}' is not a table"),
+    ],
+)
+def test_malformed_hashes_raise_one_line_naming_file_and_entry(tmp_path: Path, line: str, problem: str) -> None:
+    path = tmp_path / "uv.lock"
+    path.write_text(ROOT_ENTRY + IDNA + line + "\n", encoding="utf-8")
+
+    assert lock_error(path, Project(name="demo-pkg")).startswith(f"{path}: idna: {problem}")
+
+
 def test_tomli_and_tomllib_read_a_lock_alike_and_refuse_bad_ones_alike(tmp_path: Path, monkeypatch) -> None:
     pytest.importorskip("tomli")
     good = ROOT_ENTRY + IDNA
@@ -352,6 +430,66 @@ def test_tomli_and_tomllib_read_a_lock_alike_and_refuse_bad_ones_alike(tmp_path:
         assert message.startswith(f"{paths[name]}: not valid TOML: ") and "\n" not in message, message
     header_line = bad["header"].decode().splitlines().index("[[package]") + 1
     assert f"line {header_line}," in with_tomli["header"]
+
+
+GPU = 'source = { registry = "https://gpu.example.invalid/simple" }'
+INDEX = 'source = { registry = "https://index.example.invalid/simple" }'
+# One version of `accel` from two indexes, each picked by a marker, as uv locks an index pinned per platform.
+FORKED_BY_INDEX = ROOT_ENTRY.replace(
+    '[{ name = "idna" }]',
+    f"""[
+    {{ name = "accel", version = "2.5.1", {GPU}, marker = "sys_platform == 'linux'" }},
+    {{ name = "accel", version = "2.5.1", {INDEX}, marker = "sys_platform != 'linux'" }},
+    {{ name = "idna" }},
+]""",
+) + (
+    f"""
+[[package]]
+name = "accel"
+version = "2.5.1"
+{GPU}
+dependencies = [{{ name = "gpu-runtime" }}, {{ name = "idna" }}]
+wheels = [
+    {{ url = "https://gpu.example.invalid/accel-2.5.1-cp312-cp312-linux_x86_64.whl", hash = "sha256:bb02" }},
+    {{ url = "https://gpu.example.invalid/accel-2.5.1-cp311-cp311-linux_x86_64.whl", hash = "sha256:aa01" }},
+]
+
+[[package]]
+name = "accel"
+version = "2.5.1"
+{INDEX}
+dependencies = [{{ name = "idna" }}]
+sdist = {{ url = "https://index.example.invalid/accel-2.5.1.tar.gz", hash = "sha256:cc03" }}
+wheels = [{{ url = "https://index.example.invalid/accel-2.5.1-cp312-cp312-win_amd64.whl", hash = "sha256:aa01" }}]
+
+[[package]]
+name = "gpu-runtime"
+version = "12.4"
+{GPU}
+wheels = [{{ url = "https://gpu.example.invalid/gpu_runtime-12.4-py3-none-any.whl", hash = "sha256:dd04" }}]
+"""
+    + IDNA
+)
+
+
+def test_entries_of_one_version_forked_by_index_merge_their_hashes_and_requires(tmp_path: Path) -> None:
+    """uv locks one version from two indexes, each picked by a marker: one package, all its files, all it needs."""
+    path = tmp_path / "uv.lock"
+    path.write_text(FORKED_BY_INDEX, encoding="utf-8")
+
+    packages = read_lock(path, Project(name="demo-pkg"))
+
+    assert packages == (
+        Locked(
+            "accel",
+            "2.5.1",
+            '(sys_platform != "linux") or (sys_platform == "linux")',
+            hashes=("sha256:aa01", "sha256:bb02", "sha256:cc03"),
+            requires=("gpu-runtime", "idna"),
+        ),
+        Locked("gpu-runtime", "12.4", 'sys_platform == "linux"', hashes=("sha256:dd04",)),
+        Locked("idna", "3.7"),
+    )
 
 
 def test_a_source_tree_with_a_dynamic_version_needs_none(tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ from prometheus_client.parser import text_string_to_metric_families as parse_tex
 
 import hatch_buildinfo
 from hatch_buildinfo import markers
+from hatch_buildinfo.drift import installed_versions
 from hatch_buildinfo.hook.render import render
 from hatch_buildinfo.info import BuildInfo
 from hatch_buildinfo.metrics import BuildInfoCollector, ModInfoCollector, register
@@ -36,6 +37,10 @@ BUILD_HELP = (
     "from which demo was built, the pythonversion, os and arch it runs on, and its program name."
 )
 MOD_HELP = "A metric with a constant '1' value labeled by dependency name, version, from which demo was built."
+DRIFT_HELP = (
+    "A metric with a constant '1' value labeled by dependency name, locked version and installed version "
+    "('none': not installed), for each dependency of demo installed at another version than locked."
+)
 PYTHON_VERSION = ".".join(str(part) for part in sys.version_info[:3])
 OS = sys.platform
 ARCH = os.uname().machine.lower()
@@ -70,18 +75,27 @@ EXPOSITION = [
     'python_mod_info{name="certifi",program="demo",version="2024.2.2"} 1.0',
     'python_mod_info{name="idna",program="demo",version="3.7"} 1.0',
     'python_mod_info{name="requests",program="demo",version="2.32.3"} 1.0',
+    # Described even where nothing drifts, as prometheus_client describes a labelled Gauge with no children.
+    f"# HELP python_mod_drift_info {DRIFT_HELP}",
+    "# TYPE python_mod_drift_info gauge",
 ]
 
 
-def registry_with(info: BuildInfo = INFO) -> CollectorRegistry:
+def as_locked(info: BuildInfo) -> dict[str, str]:
+    """Installed versions of an environment that matches `info`'s lock."""
+    return dict(info.running_dependencies())
+
+
+def registry_with(info: BuildInfo = INFO, installed: dict[str, str] | None = None) -> CollectorRegistry:
+    """A registry with `info`'s collectors; the environment matches the lock unless `installed` says otherwise."""
     registry = CollectorRegistry()
-    register(info, registry)
+    register(info, registry, installed=as_locked(info) if installed is None else installed)
     return registry
 
 
 def our_lines(text: str, *names: str) -> list[str]:
     """The lines of `text` about the metric families `names`, in order."""
-    names = names or ("demo_build_info", "python_mod_info")
+    names = names or ("demo_build_info", "python_mod_info", "python_mod_drift_info")
     pattern = re.compile(r"(?:# (?:HELP|TYPE) )?(\w+)")
     return [line for line in text.splitlines() if pattern.match(line).group(1) in names]
 
@@ -101,9 +115,21 @@ def test_custom_registry_exposes_exactly_the_build_and_mod_info():
     assert BUILD_HELP.startswith(HELP_START)
 
 
+def installed_as_locked(directory: Path, info: BuildInfo) -> Path:
+    """`directory` holding the `.dist-info` of each of `info`'s running dependencies, at its locked version."""
+    for name, version in info.running_dependencies():
+        metadata = directory / f"{name.replace('-', '_')}-{version}.dist-info" / "METADATA"
+        metadata.parent.mkdir(parents=True)
+        metadata.write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n", encoding="utf-8")
+    return directory
+
+
 @pytest.mark.parametrize("mode", ["register", "collectors"])
 def test_default_registry_in_a_fresh_process(mode, tmp_path):
-    """Without a registry argument the collectors join prometheus_client's global REGISTRY."""
+    """Without a registry argument the collectors join prometheus_client's global REGISTRY.
+
+    The installed versions are read from sys.path: PYTHONPATH's copies, first there, match the lock.
+    """
     script = """if True:
         import json, sys
         from prometheus_client import generate_latest
@@ -122,7 +148,7 @@ def test_default_registry_in_a_fresh_process(mode, tmp_path):
     result = subprocess.run(
         [sys.executable, "-c", script, mode, json.dumps(data)],
         cwd=tmp_path,
-        env=clean_environment(),
+        env=clean_environment(PYTHONPATH=str(installed_as_locked(tmp_path / "site", INFO))),
         capture_output=True,
         text=True,
         timeout=DEADLINE,
@@ -154,6 +180,8 @@ def test_unknown_facts_and_no_dependencies():
         f'pythonversion="{PYTHON_VERSION}",revision="unknown",tag="",version="0.0.0"}} 1.0',
         f"# HELP python_mod_info {MOD_HELP}",
         "# TYPE python_mod_info gauge",
+        f"# HELP python_mod_drift_info {DRIFT_HELP}",
+        "# TYPE python_mod_drift_info gauge",
     ]
 
 
@@ -174,11 +202,63 @@ def test_one_series_per_running_dependency():
 
 def test_collectors_made_without_a_registry_register_nowhere():
     registry = CollectorRegistry()
-    build, mod = BuildInfoCollector(INFO, registry=None), ModInfoCollector(INFO, registry=None)
+    build, mod = (
+        BuildInfoCollector(INFO, registry=None),
+        ModInfoCollector(INFO, registry=None, installed=as_locked(INFO)),
+    )
     assert generate_latest(registry) == b""
     registry.register(build)
     registry.register(mod)
     assert generate_latest(registry).decode().splitlines() == EXPOSITION
+
+
+# --- drift: locked dependencies installed at another version ----------------------------------
+
+
+def drift_lines(info: BuildInfo, installed: dict[str, str]) -> list[str]:
+    return our_lines(generate_latest(registry_with(info, installed)).decode(), "python_mod_drift_info")
+
+
+def test_one_drift_series_per_dependency_installed_at_another_version():
+    # idna as locked; certifi older; requests missing; never-here does not run here, so it cannot drift.
+    installed = {"certifi": "2023.7.22", "idna": "3.7", "never-here": "2.0", "unlocked": "1.0"}
+    assert drift_lines(INFO, installed) == [
+        f"# HELP python_mod_drift_info {DRIFT_HELP}",
+        "# TYPE python_mod_drift_info gauge",
+        'python_mod_drift_info{installed="2023.7.22",locked="2024.2.2",name="certifi",program="demo"} 1.0',
+        'python_mod_drift_info{installed="none",locked="2.32.3",name="requests",program="demo"} 1.0',
+    ]
+
+
+def test_an_environment_that_matches_its_lock_adds_no_drift_series():
+    installed = {**as_locked(INFO), "unlocked": "1.0", "never-here": "2.0"}
+    assert drift_lines(INFO, installed) == [
+        f"# HELP python_mod_drift_info {DRIFT_HELP}",
+        "# TYPE python_mod_drift_info gauge",
+    ]
+    assert drift_lines(BuildInfo("demo", "1.0"), {}) == drift_lines(INFO, installed), "no dependencies, no drift"
+
+
+def test_the_installed_versions_are_read_from_sys_path_once_when_the_collector_is_made(tmp_path, monkeypatch):
+    site = installed_as_locked(tmp_path / "site", INFO)
+    (site / "certifi-2024.2.2.dist-info").rename(site / "certifi-2023.7.22.dist-info")
+    monkeypatch.syspath_prepend(str(site))  # first on sys.path: it wins over anything this venv has
+    reads = []
+
+    def counted() -> dict[str, str]:
+        reads.append(1)
+        return installed_versions()
+
+    monkeypatch.setattr("hatch_buildinfo.metrics.installed_versions", counted)
+    registry = CollectorRegistry()
+    ModInfoCollector(INFO, registry)
+    assert len(reads) == 1
+    scrapes = [generate_latest(registry).decode() for _ in range(3)]
+    assert len(reads) == 1, "a scrape reads nothing"
+    assert our_lines(scrapes[0], "python_mod_drift_info")[2:] == [
+        'python_mod_drift_info{installed="2023.7.22",locked="2024.2.2",name="certifi",program="demo"} 1.0'
+    ]
+    assert scrapes == [scrapes[0]] * 3
 
 
 # --- registering ------------------------------------------------------------------------------
@@ -189,7 +269,11 @@ def test_register_registers_both_collectors():
     build, mod = register(INFO, registry)
     assert isinstance(build, BuildInfoCollector)
     assert isinstance(mod, ModInfoCollector)
-    assert [family.name for family in registry.collect()] == ["demo_build_info", "python_mod_info"]
+    assert [family.name for family in registry.collect()] == [
+        "demo_build_info",
+        "python_mod_info",
+        "python_mod_drift_info",
+    ]
     registry.unregister(build)
     registry.unregister(mod)
     assert generate_latest(registry) == b""
@@ -313,6 +397,7 @@ AWKWARD = BuildInfo(
     tag='v1"\\\n✓',
     dependencies=[('we"ird\\na\nme', '1.0"\\\n'), ("ünï-☃", "2.0✓")],
 )
+AWKWARD_INSTALLED = {"ünï-☃": '3.0"\\\n'}  # and the other not installed at all
 AWKWARD_LINES = [
     f"# HELP demo_build_info {BUILD_HELP}",
     "# TYPE demo_build_info gauge",
@@ -323,6 +408,10 @@ AWKWARD_LINES = [
     "# TYPE python_mod_info gauge",
     'python_mod_info{name="we\\"ird\\\\na\\nme",program="demo",version="1.0\\"\\\\\\n"} 1.0',
     'python_mod_info{name="ünï-☃",program="demo",version="2.0✓"} 1.0',
+    f"# HELP python_mod_drift_info {DRIFT_HELP}",
+    "# TYPE python_mod_drift_info gauge",
+    'python_mod_drift_info{installed="none",locked="1.0\\"\\\\\\n",name="we\\"ird\\\\na\\nme",program="demo"} 1.0',
+    'python_mod_drift_info{installed="3.0\\"\\\\\\n",locked="2.0✓",name="ünï-☃",program="demo"} 1.0',
 ]
 
 
@@ -348,17 +437,21 @@ def _expected_samples() -> dict[str, list[dict[str, str]]]:
         "python_mod_info": [
             {"name": name, "program": "demo", "version": version} for name, version in AWKWARD.running_dependencies()
         ],
+        "python_mod_drift_info": [
+            {"name": name, "program": "demo", "locked": version, "installed": AWKWARD_INSTALLED.get(name, "none")}
+            for name, version in AWKWARD.running_dependencies()
+        ],
     }
 
 
 def test_awkward_label_values_in_the_text_format():
-    text = generate_latest(registry_with(AWKWARD)).decode("utf-8")
+    text = generate_latest(registry_with(AWKWARD, AWKWARD_INSTALLED)).decode("utf-8")
     assert text.splitlines() == AWKWARD_LINES
     assert _samples(parse_text(text)) == _expected_samples()
 
 
 def test_awkward_label_values_in_openmetrics():
-    text = generate_openmetrics(registry_with(AWKWARD)).decode("utf-8")
+    text = generate_openmetrics(registry_with(AWKWARD, AWKWARD_INSTALLED)).decode("utf-8")
     assert text.splitlines() == [*AWKWARD_LINES, "# EOF"]
     assert _samples(parse_openmetrics(text)) == _expected_samples()
 
@@ -371,6 +464,7 @@ def _fail(*args: object, **kwargs: object):
 
 
 def test_a_scrape_hands_back_precomputed_families(monkeypatch):
+    # The installed versions are read here, from sys.path, and never again.
     build, mod = BuildInfoCollector(INFO, registry=None), ModInfoCollector(INFO, registry=None)
     registry = CollectorRegistry()
     registry.register(build)
@@ -386,6 +480,8 @@ def test_a_scrape_hands_back_precomputed_families(monkeypatch):
         patch.setattr("hatch_buildinfo.metrics.os_and_arch", _fail)
         patch.setattr("hatch_buildinfo.metrics.python_version", _fail)
         patch.setattr("hatch_buildinfo.drift.installed_versions", _fail)
+        patch.setattr("hatch_buildinfo.metrics.installed_versions", _fail)
+        patch.setattr(os, "listdir", _fail)
         patch.setattr("importlib.metadata.distributions", _fail)
         patch.setattr(os, "uname", _fail)
         patch.setattr(builtins, "open", _fail)
@@ -393,7 +489,7 @@ def test_a_scrape_hands_back_precomputed_families(monkeypatch):
         again = (build.collect(), mod.collect())
     assert scrapes == [expected] * 3
     for before, after in zip(first, again):
-        assert len(after) == len(before) == 1
+        assert len(after) == len(before)
         assert all(now is then for now, then in zip(after, before)), "collect() hands back the same families"
     assert [[list(family.samples) for family in collected] for collected in again] == families
 

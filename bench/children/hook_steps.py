@@ -6,14 +6,18 @@ ROOT is a git repository holding a uv.lock; PACKAGE and the DEPENDENCY requireme
 project's name and direct dependencies. Before the first step the process imports what every
 hatchling wheel build of a project with dependencies imports (the plugin interface, metadata,
 packaging.requirements), so each step counts only what the hook adds. Prints one line of JSON:
-each step's name, seconds, number of new modules and their top-level packages, and the number of
-dependencies read from the lock.
+each step's name (the SBOM's steps start with `SBOM:`), seconds, number of new modules and their
+top-level packages, and the number of dependencies read from the lock.
 """
 
+import io
 import json
 import os
+import shutil
 import sys
+import tempfile
 import time
+import zipfile
 from pathlib import Path
 from typing import Any, Callable
 
@@ -55,6 +59,7 @@ def parse(module: Any) -> Any:
 os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
 step("import hatch_buildinfo.hook.plugin (the plugin's module)", lambda: import_module("hatch_buildinfo.hook.plugin"))
 from hatch_buildinfo.hook import environment, git, locks  # noqa: E402 (timed by the step above)
+from hatch_buildinfo.hook import render as render_module  # noqa: E402
 from hatch_buildinfo.hook.render import render  # noqa: E402
 from hatch_buildinfo.info import BuildInfo  # noqa: E402
 
@@ -80,6 +85,17 @@ info = step(
     ),
 )
 step("render(info)", lambda: render(info))
+from hatch_buildinfo.hook import sbom  # noqa: E402 (the plugin's import brought it)
+
+document = step(
+    f"SBOM: sbom.cyclonedx(info, {len(found)} packages)",
+    lambda: sbom.cyclonedx(info, package, found, direct=[d.split(">")[0] for d in direct], tool_version="0"),
+)
+staging = tempfile.mkdtemp()
+step("SBOM: written to the staging directory", lambda: render_module.write_atomically(f"{staging}/s.json", document))
+archive = zipfile.ZipFile(io.BytesIO(), "w", zipfile.ZIP_DEFLATED)
+step("SBOM: deflated into a wheel, as hatchling adds it", lambda: archive.writestr("sboms/s.json", document))
+shutil.rmtree(staging)
 from hatchling.metadata.core import ProjectMetadata  # noqa: E402
 
 from hatch_buildinfo.hook.build_hook import BuildInfoBuildHook  # noqa: E402

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import re
 import shutil
@@ -16,18 +17,21 @@ from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 from ..drift import normalize_name, program_name
 from ..info import UNKNOWN, BuildInfo
 from ..read import DEFAULT_MODULE, parse_source
-from . import environment, git, locks
+from . import environment, git, locks, sbom
 from .errors import BuildInfoError
 from .git import VCS_FACTS
+from .locks import Locked
 from .render import render, write_atomically
 
 # Options every Hatch build hook accepts; hatchling itself reads them.
 HATCH_OPTIONS = {"dependencies", "require-runtime-dependencies", "require-runtime-features", "enable-by-default"}
-OPTIONS = {"path", "program", "lockfile", "extras", "include-user", "require-vcs", "require-lock", "tag-match"}
+OPTIONS = {"path", "program", "lockfile", "extras", "include-user", "require-vcs", "require-lock", "tag-match", "sbom"}
 # What the hook asks hatchling to install into an isolated build environment: gitpython where
 # there is no `git` executable, packaging 26 for `packaging.pylock` (hatchling alone may bring an
 # older one), and tomli, whose compiled wheels for CPython 3.11+ read a large lock fast.
 BUILD_DEPENDENCIES = ("gitpython>=3.1.30", "packaging>=26", "tomli>=2.2.1")
+# PEP 753's normalised labels of a project URL that points at its source repository, in order of preference.
+SOURCE_URL_LABELS = ("source", "repository", "sourcecode", "github")
 METRIC_PREFIX = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*\Z")
 
 
@@ -182,6 +186,10 @@ class BuildInfoBuildHook(BuildHookInterface):
     def config_require_vcs(self) -> bool:
         return self._boolean_option("require-vcs", False)
 
+    @cached_property
+    def config_sbom(self) -> bool:
+        return self._boolean_option("sbom", True)
+
     def _validate_config(self) -> None:
         unknown = sorted(set(self.config) - OPTIONS - HATCH_OPTIONS)
         if unknown:
@@ -200,7 +208,9 @@ class BuildInfoBuildHook(BuildHookInterface):
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
         try:
             self._validate_config()
-            source = render(self.collect())
+            info = self.collect()
+            source = render(info)
+            document = self._sbom(info) if self.config_sbom else None
         except BuildInfoError as error:
             # One line and a failed build; a traceback would bury the line under thirty others.
             self.app.abort(str(error))
@@ -208,22 +218,78 @@ class BuildInfoBuildHook(BuildHookInterface):
         if version == "editable":
             # An editable install imports the package from the source tree, so the module must live there.
             write_atomically(os.path.join(self.root, self.config_path), source)
-            return
-        self._staging = tempfile.mkdtemp(prefix="hatch-buildinfo-")
-        staged = os.path.join(self._staging, os.path.basename(self.config_path))
-        write_atomically(staged, source)
-        build_data["force_include"][staged] = self.config_path
+        else:
+            build_data["force_include"][self._stage(os.path.basename(self.config_path), source)] = self.config_path
+        if document is not None:
+            self._ship_sbom(document, build_data)
 
     def finalize(self, version: str, build_data: dict[str, Any], artifact_path: str) -> None:
         if self._staging:
             shutil.rmtree(self._staging, ignore_errors=True)
             self._staging = None
 
+    def _stage(self, name: str, text: str) -> str:
+        """Write a file for the artifact into the staging directory; its path."""
+        if self._staging is None:
+            self._staging = tempfile.mkdtemp(prefix="hatch-buildinfo-")
+        path = os.path.join(self._staging, name)
+        write_atomically(path, text)
+        return path
+
+    def _ship_sbom(self, document: str, build_data: dict[str, Any]) -> None:
+        name = sbom.file_name(self.metadata.name)
+        if self.target_name == "sdist":
+            # At the sdist's root, so that a wheel built from the sdist ships it unchanged (see _sbom).
+            build_data["force_include"][self._stage(name, document)] = name
+        elif "sbom_files" in build_data:
+            build_data["sbom_files"].append(self._stage(name, document))
+        elif self.target_name == "wheel":
+            self.app.display_warning(
+                f"hatch-buildinfo: warning: hatchling {_version_of('hatchling')} cannot put an SBOM into a wheel "
+                "(hatchling 1.28 and later can); building without one"
+            )
+
+    def _sbom(self, info: BuildInfo) -> str | None:
+        """The CycloneDX document of this build: the sdist's, in a wheel built from one; else written from the lock.
+
+        None where no lock was read: an SBOM without the lock's packages would claim there are none.
+        """
+        if self._recorded is not None:
+            recorded = os.path.join(self.root, sbom.file_name(self.metadata.name))
+            if not os.path.isfile(recorded):
+                return None
+            with open(recorded, encoding="utf-8") as file:
+                return file.read()
+        if self._locked is None:
+            return None
+        from packaging.requirements import Requirement  # here: only a build that writes an SBOM needs it
+
+        core = self.metadata.core
+        requirements = [*core.dependencies]
+        for extra in self.config_extras:
+            requirements += core.optional_dependencies.get(extra, ())
+        return sbom.cyclonedx(
+            info,
+            self.metadata.name,
+            self._locked,
+            direct=[Requirement(requirement).name for requirement in requirements],
+            tool_version=_version_of("hatch-buildinfo"),
+            repository=self._source_url(),
+        )
+
+    def _source_url(self) -> str | None:
+        """The project's source repository among its `[project.urls]`, by PEP 753's well-known labels."""
+        urls = {re.sub(r"[^a-z]", "", label.lower()): url for label, url in self.metadata.core.urls.items()}
+        for label in SOURCE_URL_LABELS:
+            if urls.get(label, "").startswith(("https://", "http://", "git+")):
+                return urls[label]
+        return None
+
     def collect(self) -> BuildInfo:
         """Each fact from the first source that has it: overrides, git, the sdist, CI, `unknown`."""
         environ = os.environ
         git_facts, gaps = git.collect(self.root, self.config_tag_match)
-        recorded = self._recorded_in_sdist()
+        recorded = self._recorded
         sources: list[Mapping[str, object]] = [environment.overrides(environ), git_facts, self._vcs_facts_of(recorded)]
         ci_branch = environment.ci_branch(environ)
         if ci_branch:
@@ -232,7 +298,10 @@ class BuildInfoBuildHook(BuildHookInterface):
             "version": self.metadata.version,
             "build_date": environment.build_date(environ),
             "build_user": environment.build_user(environ, include_user=self.config_include_user),
-            "dependencies": self._locked_dependencies(recorded),
+            "dependencies": tuple(
+                (package.name, package.version, package.marker) if package.marker else (package.name, package.version)
+                for package in self._locked or ()
+            ),
         }
         for found in reversed(sources):
             facts.update(found)
@@ -249,7 +318,8 @@ class BuildInfoBuildHook(BuildHookInterface):
             self.app.display_warning(f"hatch-buildinfo: warning: {reasons}; recorded as unknown: {', '.join(missing)}")
         return BuildInfo(program=self.config_program, **facts)
 
-    def _recorded_in_sdist(self) -> BuildInfo | None:
+    @cached_property
+    def _recorded(self) -> BuildInfo | None:
         """The build info an sdist recorded, when this build runs from an unpacked sdist."""
         path = os.path.join(self.root, self.config_path)
         if not (os.path.isfile(os.path.join(self.root, "PKG-INFO")) and os.path.isfile(path)):
@@ -265,13 +335,17 @@ class BuildInfoBuildHook(BuildHookInterface):
         facts = {name: getattr(recorded, name) for name in VCS_FACTS}
         return {name: value for name, value in facts.items() if value != UNKNOWN}
 
-    def _locked_dependencies(self, recorded: BuildInfo | None) -> tuple[tuple[str, ...], ...]:
-        """What the sdist recorded, in a wheel built from it; else the lock file's runtime packages; else none."""
-        if recorded is not None:
+    @cached_property
+    def _locked(self) -> tuple[Locked, ...] | None:
+        """What the sdist recorded, in a wheel built from it; else the lock file's runtime packages; None: no lock."""
+        if self._recorded is not None:
             # The sdist read the lock when it was made, and need not carry it or the files it includes.
-            return recorded.dependencies
+            return tuple(
+                Locked(name, version, marker[0] if marker else None)
+                for name, version, *marker in self._recorded.dependencies
+            )
         if self.config_lockfile is False:
-            return ()
+            return None
         root = Path(self.root)
         detected = self.config_lockfile is True
         if detected:
@@ -291,19 +365,20 @@ class BuildInfoBuildHook(BuildHookInterface):
                 detected=detected,
             )
             try:
-                found = locks.read_lock(path, project)
+                return locks.read_lock(path, project)
             except locks.NotARuntimeLock as error:
                 if not detected:
                     raise
                 why = f"{error}, so it is not read as the runtime lock (name that with option `lockfile`)"
-            else:
-                return tuple(
-                    (package.name, package.version, package.marker)
-                    if package.marker
-                    else (package.name, package.version)
-                    for package in found
-                )
         if self.config_require_lock:
             raise BuildInfoError(f"Build hook `{self.PLUGIN_NAME}`: {why}, and `require-lock` is true")
-        self.app.display_info(f"hatch-buildinfo: {why}; recording no dependencies")
-        return ()
+        recording = "no dependencies and no SBOM" if self.config_sbom else "no dependencies"
+        self.app.display_info(f"hatch-buildinfo: {why}; recording {recording}")
+        return None
+
+
+def _version_of(distribution: str) -> str:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return UNKNOWN

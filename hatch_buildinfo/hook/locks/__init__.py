@@ -3,12 +3,17 @@
 One reader module per format, each a `read(path, project)` that returns the packages the
 project runs with. This module picks the reader and makes every answer alike: names
 normalised (PEP 503), markers normalised, the project itself left out, sorted, no repeats.
+Where the format records them, each package also carries the hashes of the artifacts the lock
+lists for it and the names of the packages it depends on in the lock's graph.
 """
 
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import import_module
 from pathlib import Path
 
@@ -26,6 +31,10 @@ READERS = {
     "requirements.txt": "requirements",
 }
 DETECT_ORDER = tuple(READERS)
+# An artifact hash as every format spells it: `<algorithm>:<hex digest>`.
+_HASH = re.compile(r"[A-Za-z0-9_-]+:[0-9A-Fa-f]+")
+# read_lock normalises every name of every entry's requirements: a lock names each package many times.
+_normalized = lru_cache(maxsize=4096)(normalize_name)
 
 
 class LockError(BuildInfoError):
@@ -42,11 +51,18 @@ class NotARuntimeLock(LockError):
 
 @dataclass(frozen=True, order=True)
 class Locked:
-    """One locked package: its name, its exact version, and the PEP 508 marker under which it is installed."""
+    """One locked package: its name, its exact version, and the PEP 508 marker under which it is installed.
+
+    `hashes`: the lock's hashes of the package's artifacts (sdist and wheels), each
+    `"<algorithm>:<hex digest>"`; `requires`: the names of the packages it depends on in the lock's
+    graph. Both empty where the format does not record them.
+    """
 
     name: str
     version: str
     marker: str | None = None
+    hashes: tuple[str, ...] = ()
+    requires: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -80,6 +96,29 @@ def load_toml(path: Path) -> dict:
         raise LockError(path, f"not valid TOML: {one_line(error)}") from None
 
 
+def checked_hashes(path: os.PathLike | str, entry: str, hashes: Iterable[object]) -> tuple[str, ...]:
+    """`hashes`, each checked to be a string `<algorithm>:<hex digest>`, written lower-case."""
+    checked = []
+    for found in hashes:
+        if not isinstance(found, str) or not _HASH.fullmatch(found):
+            raise LockError(path, f"has a hash that is not <algorithm>:<hex digest>: {found!r}", entry=entry)
+        checked.append(found.lower())
+    return tuple(checked)
+
+
+def file_hashes(path: os.PathLike | str, entry: str, key: str, files: object) -> tuple[str, ...]:
+    """The `hash` of each artifact table in the array `files` (an entry's `key`) that has one, checked."""
+    if not isinstance(files, list):
+        raise LockError(path, f"{key} is not an array of tables: {files!r}", entry=entry)
+    hashes = []
+    for file in files:
+        if not isinstance(file, dict):
+            raise LockError(path, f"{key}: {file!r} is not a table", entry=entry)
+        if "hash" in file:
+            hashes.append(file["hash"])
+    return checked_hashes(path, entry, hashes)
+
+
 def one_line(error: object) -> str:
     """An error's text folded onto one line."""
     return " ".join(str(error).split())
@@ -110,14 +149,22 @@ def read_lock(path: Path, project: Project) -> tuple[Locked, ...]:
         raise LockError(path, "no reader knows this lock file name")
     found = import_module(f"{__name__}.{reader}").read(path, project)
     own_name = normalize_name(project.name)
-    markers: dict[tuple[str, str], set[str | None]] = {}
+    # The entries of one (name, version), as a fork of a universal lock lists it under several
+    # markers: the markers, hashes and requirements of all of them.
+    merged: dict[tuple[str, str], tuple[set[str | None], set[str], set[str]]] = {}
     for package in found:
-        name = normalize_name(package.name)
+        name = _normalized(package.name)
         if name != own_name:
-            markers.setdefault((name, package.version), set()).add(_normalized_marker(path, name, package.marker))
+            markers, hashes, requires = merged.setdefault((name, package.version), (set(), set(), set()))
+            markers.add(_normalized_marker(path, name, package.marker))
+            hashes.update(package.hashes)
+            requires.update(map(_normalized, package.requires))
     return tuple(
         sorted(
-            (Locked(name, version, _either(found_under)) for (name, version), found_under in markers.items()),
+            (
+                Locked(name, version, _either(markers), tuple(sorted(hashes)), tuple(sorted(requires - {name})))
+                for (name, version), (markers, hashes, requires) in merged.items()
+            ),
             key=lambda package: (package.name, package.version, package.marker or ""),
         )
     )

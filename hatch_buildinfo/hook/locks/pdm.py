@@ -6,17 +6,23 @@ which) and the `marker` under which it is installed. `[metadata] groups` names t
 was made for. The runtime set is every package of "default" or of one of the project's requested
 extras; development groups are left out.
 
+Each package's hashes are those of its `files`; it requires the packages its `dependencies`
+(requirement strings) name.
+
 Per-package groups and markers exist only with pdm's `inherit_metadata` lock strategy, the default
 since pdm 2.11; a lock made without it cannot tell runtime from development packages and is refused.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from . import Locked, LockError, Project, load_toml, normalize_name
+from . import Locked, LockError, Project, file_hashes, load_toml, normalize_name
 
 DEFAULT_GROUP = "default"
+# The name a PEP 508 requirement string starts with.
+_NAME = re.compile(r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")
 
 
 def read(path: Path, project: Project) -> list[Locked]:
@@ -58,8 +64,22 @@ def read(path: Path, project: Project) -> list[Locked]:
         marker = package.get("marker")
         if marker is not None and not isinstance(marker, str):
             raise LockError(path, f"marker is not a string: {marker!r}", entry=name)
-        found.append(Locked(name, version, marker or None))
+        hashes = file_hashes(path, name, "files", package.get("files", []))
+        found.append(Locked(name, version, marker or None, hashes, _requires(path, name, package)))
     return found
+
+
+def _requires(path: Path, name: str, package: dict) -> tuple[str, ...]:
+    dependencies = package.get("dependencies", [])
+    if not isinstance(dependencies, list):
+        raise LockError(path, f"dependencies is not a list of requirements: {dependencies!r}", entry=name)
+    names = []
+    for requirement in dependencies:
+        match = _NAME.match(requirement) if isinstance(requirement, str) else None
+        if match is None:
+            raise LockError(path, f"has a dependency that is not a requirement: {requirement!r}", entry=name)
+        names.append(match.group(1))
+    return tuple(names)
 
 
 def _check_version(path: Path, lock_version: object) -> None:

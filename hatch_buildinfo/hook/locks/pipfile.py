@@ -1,7 +1,8 @@
 """Read Pipfile.lock (pipfile-spec 6), the lock file of pipenv.
 
 The runtime set is the `default` section (Pipfile's [packages]); `develop` ([dev-packages]) and any
-other category section are left out. Each entry pins `version` as "==X" and may carry `markers`.
+other category section are left out. Each entry pins `version` as "==X" and may carry `markers`
+and the `hashes` of its artifacts; the lock records no dependency graph.
 
 Pipfile has no notion of the project's extras, so `project.extras` is ignored: a Pipfile that wants
 an extra names it in [packages] (e.g. `demo-pkg = {path = ".", extras = ["cli"]}`), and what it
@@ -13,7 +14,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from . import Locked, LockError, Project, normalize_name
+from . import Locked, LockError, Project, checked_hashes, normalize_name
 
 SPEC = 6
 RUNTIME_SECTION = "default"
@@ -40,7 +41,8 @@ def read(path: Path, project: Project) -> list[Locked]:
             raise LockError(path, f"not an object: {entry!r}", entry=name)
         if normalize_name(name) == own_name or _is_project_root(path, entry):
             continue  # the project itself, e.g. `{"editable": true, "path": "."}`
-        found.append(Locked(name, _pinned_version(path, name, entry), _marker(path, name, entry)))
+        version = _pinned_version(path, name, entry)
+        found.append(Locked(name, version, _marker(path, name, entry), _hashes(path, name, entry)))
     return found
 
 
@@ -104,3 +106,10 @@ def _marker(path: Path, name: str, entry: dict) -> str | None:
     if marker is not None and not isinstance(marker, str):
         raise LockError(path, f"markers is not a string: {marker!r}", entry=name)
     return marker or None
+
+
+def _hashes(path: Path, name: str, entry: dict) -> tuple[str, ...]:
+    hashes = entry.get("hashes", [])
+    if not isinstance(hashes, list):
+        raise LockError(path, f"hashes is not a list: {hashes!r}", entry=name)
+    return checked_hashes(path, name, hashes)

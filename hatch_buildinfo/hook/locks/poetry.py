@@ -6,6 +6,9 @@ carries `extra == "..."` in its marker. The runtime set is every package of the 
 whose main marker holds for the project's chosen extras — what `poetry export --without dev`
 lists — and the marker kept is the environment part of that marker.
 
+Each package's hashes are those of its `files`; it requires the packages its
+`[package.dependencies]` table names.
+
 Lock-version 2.0 (Poetry 1.3 to 1.8) records no groups, so runtime and development packages
 cannot be told apart from it: it is refused with a message to lock again with Poetry 2.
 """
@@ -15,7 +18,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from . import Locked, LockError, Project, load_toml, normalize_name
+from . import Locked, LockError, Project, file_hashes, load_toml, normalize_name
 from .selection import settle
 
 MAIN = "main"
@@ -47,8 +50,18 @@ def read(path: Path, project: Project) -> list[Locked]:
             raise LockError(path, f"markers is neither a string nor a table of strings: {marker!r}", entry=name)
         settled = settle(path, name, marker, extras)
         if settled is not False:
-            found.append(Locked(name, version, None if settled is True else settled))
+            hashes = file_hashes(path, name, "files", entry.get("files", []))
+            found.append(
+                Locked(name, version, None if settled is True else settled, hashes, _requires(path, name, entry))
+            )
     return found
+
+
+def _requires(path: Path, name: str, entry: dict) -> tuple[str, ...]:
+    dependencies = entry.get("dependencies", {})
+    if not isinstance(dependencies, dict):
+        raise LockError(path, f"dependencies is not a table: {dependencies!r}", entry=name)
+    return tuple(dependencies)
 
 
 def _check_lock_version(path: Path, data: dict) -> None:

@@ -18,6 +18,9 @@ happens not to need; keeping the whole marker would leave terms run time cannot 
 A single-use lock (uv's `uv export --format pylock.toml`, `pip lock`) records neither extras
 nor groups: its extras and groups were chosen when it was exported, so every package in it
 counts. Such a file must be exported for run time (`--no-dev`, with the extras you ship).
+
+A package's hashes are those of its `sdist`, `wheels` or `archive`; it requires the packages its
+`dependencies` name, where the lock records them.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from . import Locked, LockError, Project, load_toml, normalize_name, one_line
+from . import Locked, LockError, Project, checked_hashes, load_toml, normalize_name, one_line
 from .selection import settle
 
 _PACKAGE_CONTEXT = re.compile(r"packages\[(\d+)\]")
@@ -115,4 +118,27 @@ def _runtime_packages(path: Path, lock: Any, project: Project) -> Iterator[Locke
                 f"installed from a {source} with no version: a lock of runtime dependencies needs every version",
                 entry=package.name,
             )
-        yield Locked(package.name, str(package.version), None if marker is True else marker)
+        yield Locked(
+            package.name,
+            str(package.version),
+            None if marker is True else marker,
+            _hashes(path, package),
+            _requires(path, package),
+        )
+
+
+def _hashes(path: Path, package: Any) -> tuple[str, ...]:
+    artifacts = [*([package.sdist] if package.sdist else []), *(package.wheels or ())]
+    if package.archive:
+        artifacts.append(package.archive)
+    found = (f"{algorithm}:{digest}" for artifact in artifacts for algorithm, digest in artifact.hashes.items())
+    return checked_hashes(path, package.name, found)
+
+
+def _requires(path: Path, package: Any) -> tuple[str, ...]:
+    names = []
+    for dependency in package.dependencies or ():
+        if not isinstance(dependency.get("name"), str):
+            raise LockError(path, f"has a dependency with no name: {dict(dependency)!r}", entry=package.name)
+        names.append(dependency["name"])
+    return tuple(names)

@@ -8,11 +8,12 @@ output for the project's `dependencies`, not a dev file). A file found by auto-d
 installs the project itself (`-e .[dev]`) is a development file, so it is not a lock either.
 
 Read as pip reads it: `\\` continues a line, `#` after whitespace starts a comment,
-`--hash` and other per-requirement options are ignored, environment markers are kept,
-`-r` includes are read relative to the including file (cycles are an error), `-c`
-constraints are ignored (constraints install nothing), other options (`--index-url`,
-`--find-links`, ...) are ignored and never recorded, and local installs (`-e .[extras]`,
-`./path`) are left out when they install the project itself and are no pin otherwise.
+`--hash` options (pip's hash-checking mode) give the entry's hashes, other per-requirement
+options are ignored, environment markers are kept, `-r` includes are read relative to the
+including file (cycles are an error), `-c` constraints are ignored (constraints install
+nothing), other options (`--index-url`, `--find-links`, ...) are ignored and never recorded,
+and local installs (`-e .[extras]`, `./path`) are left out when they install the project itself
+and are no pin otherwise. The file records no dependency graph: no entry requires another.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from . import Locked, LockError, NotARuntimeLock, Project, load_toml, normalize_name
+from . import Locked, LockError, NotARuntimeLock, Project, checked_hashes, load_toml, normalize_name
 
 _COMMENT = re.compile(r"(^|\s+)#.*$")  # pip's: a `#` at the start or after whitespace
 _CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
@@ -32,6 +33,7 @@ _EXTRAS = re.compile(r"\[[^\]]*\]$")
 _INCLUDE = ("-r", "--requirement")
 _CONSTRAINT = ("-c", "--constraint")
 _EDITABLE = ("-e", "--editable")
+_HASH_OPTION = re.compile(r"(?:^|\s)--hash(?:=|\s+|$)(\S*)")
 
 
 def read(path: Path, project: Project) -> Iterable[Locked]:
@@ -191,7 +193,8 @@ def _requirement(where: str, line: str, project: Project) -> Locked | None:
             where, "not pinned with ==: a requirements file is a lock only when every line pins a version", entry=text
         )
     marker = str(requirement.marker) if requirement.marker else None
-    return Locked(requirement.name, specifiers[0].version, marker)
+    hashes = checked_hashes(where, requirement.name, _HASH_OPTION.findall(line))
+    return Locked(requirement.name, specifiers[0].version, marker, hashes)
 
 
 def _before_options(line: str) -> str:

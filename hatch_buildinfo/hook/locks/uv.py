@@ -17,6 +17,10 @@ implies. uv's conflict markers (`extra == 'extra-8-demo-pkg-cpu'`) are decided b
 built with. Markers are not simplified further: a package reached on both sides of a
 `python_full_version` fork carries both sides' markers, which together always hold.
 
+A package requires the targets of the edges walked out of it: its `dependencies` and the
+optional dependencies of the extras it is reached with, less edges whose marker never holds for
+the extras built with. Its hashes are those of its `sdist` and `wheels`.
+
 A source tree with a dynamic version (a workspace member, say) has no `version` in the
 lock: it is walked through, but there is no version to record for it.
 """
@@ -27,7 +31,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import Locked, LockError, Project, load_toml, normalize_name
+from . import Locked, LockError, Project, file_hashes, load_toml, normalize_name
 from .selection import settle
 
 SUPPORTED_VERSIONS = (1,)
@@ -56,7 +60,7 @@ def read(path: Path, project: Project) -> list[Locked]:
     markers = _Markers(path, root.name, extras)
     reached = _walk(path, root, extras, by_name, markers)
     return [
-        Locked(package.name, package.version, _text(dnf))
+        Locked(package.name, package.version, _text(dnf), package.hashes, _requires(package))
         for package, dnf in reached.items()
         if package is not root and package.version is not None
     ]
@@ -73,6 +77,7 @@ class _Package:
     dependencies: list = field(default_factory=list)
     optional: dict = field(default_factory=dict)
     provides_extras: frozenset | None = None
+    hashes: tuple[str, ...] = ()
     # The resolved edges of each node of this package: None for its dependencies, else an extra.
     edges: dict = field(default_factory=dict)
 
@@ -110,6 +115,9 @@ def _packages(path: Path, lock: dict) -> list[_Package]:
             raise LockError(path, "dependencies are not arrays of tables", entry=name)
         if not all(isinstance(edges, list) for edges in optional.values()):
             raise LockError(path, "optional-dependencies are not arrays of tables", entry=name)
+        sdist = entry.get("sdist")
+        hashes = file_hashes(path, name, "sdist", [] if sdist is None else [sdist])
+        hashes += file_hashes(path, name, "wheels", entry.get("wheels", []))
         metadata = entry.get("metadata", {})
         provides = metadata.get("provides-extras") if isinstance(metadata, dict) else None
         packages.append(
@@ -120,6 +128,7 @@ def _packages(path: Path, lock: dict) -> list[_Package]:
                 dependencies=dependencies,
                 optional={normalize_name(extra): edges for extra, edges in optional.items()},
                 provides_extras=frozenset(map(normalize_name, provides)) if isinstance(provides, list) else None,
+                hashes=hashes,
             )
         )
     return packages
@@ -169,6 +178,11 @@ def _edges(path: Path, package: _Package, extra: str | None, by_name, markers: _
             resolved.append((candidates[0], tuple(normalize_name(name) for name in asked), dnf))
     package.edges[extra] = resolved
     return resolved
+
+
+def _requires(package: _Package) -> tuple[str, ...]:
+    """The names of the targets of the edges the walk resolved out of the package's nodes."""
+    return tuple({target.name for edges in package.edges.values() for target, _, _ in edges})
 
 
 def _walk(path: Path, root: _Package, extras: set[str], by_name, markers: _Markers) -> dict:

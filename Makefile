@@ -45,6 +45,8 @@ demo: build
 	@$(VENV)/demo/bin/python -m hatch_buildinfo inspect example-app --json
 	@echo '$$ hatch-buildinfo inspect example-app    # the same command; the text names the SBOM the wheel ships'
 	@$(VENV)/demo/bin/hatch-buildinfo inspect example-app
+	@echo '$$ example-app ping    # serves on a free loopback port, asks itself for /buildinfo with its User-Agent'
+	@$(VENV)/demo/bin/example-app ping
 	@echo '# what `example-app serve` exposes on /metrics, build-info series only:'
 	@$(VENV)/demo/bin/python -c 'from example_app.app import application; import prometheus_client; print(prometheus_client.generate_latest().decode())' \
 		| grep -E '(example_app_build_info|python_mod_info|python_mod_drift_info)'

@@ -124,3 +124,25 @@ def test_inspect_installed_distribution(example_venv):
     ).stdout
     data = json.loads(output)
     assert (data["program"], data["revision"]) == ("example_app", _checkout()[0])
+
+
+def test_ping_fetches_its_own_buildinfo_with_its_user_agent_and_logs_it(example_venv):
+    """`example-app ping`: the log filter's facts on every line, info_text first, the User-Agent on the request."""
+    python = example_venv / "bin" / "python"
+    inspected = run(python, "-m", "hatch_buildinfo", "inspect", "example-app", "--json", cwd=example_venv)
+    facts = json.loads(inspected.stdout)
+    script = "from hatch_buildinfo import build_info, info_text, user_agent as u; i = build_info('example_app')"
+    expected_agent, expected_info = run(
+        python, "-c", f"{script}; print(u(i)); print(info_text(i))", cwd=example_venv
+    ).stdout.splitlines()
+
+    result = run(example_venv / "bin" / "example-app", "ping", cwd=example_venv, env=service_environment())
+
+    assert json.loads(result.stdout) == facts
+    lines = result.stderr.splitlines()
+    prefix = f"example-app {facts['version']} ({facts['revision'][:7]}): "
+    assert lines and all(line.startswith(prefix) for line in lines), lines
+    assert lines[0] == f"{prefix}starting {expected_info}"
+    assert lines[-1] == f'{prefix}"GET /buildinfo HTTP/1.1" 200 from {expected_agent}'
+    shape = rf"example_app/0\.1\.0 \(revision {facts['revision'][:7]}(-modified)?; python [\d.]+; [\w.-]+/[\w.-]+\)"
+    assert re.fullmatch(shape, expected_agent), expected_agent

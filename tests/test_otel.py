@@ -3,6 +3,7 @@ every span a service exports carries its build's version, revision and branch; n
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
@@ -267,3 +268,13 @@ def test_without_opentelemetry_the_error_says_which_extra(tmp_path):
     """
     result = run(sys.executable, "-c", script, cwd=tmp_path, env=dict(os.environ))
     assert "pip install 'hatch-buildinfo[otel]'" in json.loads(result.stdout)
+
+
+def test_example_app_traces_carry_its_build_when_the_extra_is_installed(otel_venv, wheel_facts, tmp_path):
+    """`example-app ping` sets up tracing with `resource(info)`: its log names the resource its spans carry."""
+    result = run(otel_venv / "bin" / "example-app", "ping", cwd=tmp_path, env=clean_environment())
+    (line,) = [line for line in result.stderr.splitlines() if "OpenTelemetry resource: " in line]
+    attributes = ast.literal_eval(line.split("OpenTelemetry resource: ", 1)[1])
+    assert attributes[SERVICE_VERSION] == wheel_facts["version"]
+    assert attributes[VCS_REF_HEAD_REVISION] == wheel_facts["revision"]
+    assert attributes["telemetry.sdk.name"] == "opentelemetry"

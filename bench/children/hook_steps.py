@@ -10,6 +10,7 @@ each step's name (the SBOM's steps start with `SBOM:`), seconds, number of new m
 top-level packages, and the number of dependencies read from the lock.
 """
 
+import importlib
 import io
 import json
 import os
@@ -85,8 +86,7 @@ info = step(
     ),
 )
 step("render(info)", lambda: render(info))
-from hatch_buildinfo.hook import sbom  # noqa: E402 (the plugin's import brought it)
-
+sbom = step("SBOM: import hatch_buildinfo.hook.sbom", lambda: importlib.import_module("hatch_buildinfo.hook.sbom"))
 document = step(
     f"SBOM: sbom.cyclonedx(info, {len(found)} packages)",
     lambda: sbom.cyclonedx(info, package, found, direct=[d.split(">")[0] for d in direct], tool_version="0"),

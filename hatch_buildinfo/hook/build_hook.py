@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
 import re
 import shutil
@@ -17,7 +16,7 @@ from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 from ..drift import normalize_name, program_name
 from ..info import UNKNOWN, BuildInfo
 from ..read import DEFAULT_MODULE, parse_source
-from . import environment, git, locks, sbom
+from . import environment, git, locks
 from .errors import BuildInfoError
 from .git import VCS_FACTS
 from .locks import Locked
@@ -237,6 +236,8 @@ class BuildInfoBuildHook(BuildHookInterface):
         return path
 
     def _ship_sbom(self, document: str, build_data: dict[str, Any]) -> None:
+        from . import sbom
+
         name = sbom.file_name(self.metadata.name)
         if self.target_name == "sdist":
             # At the sdist's root, so that a wheel built from the sdist ships it unchanged (see _sbom).
@@ -254,6 +255,8 @@ class BuildInfoBuildHook(BuildHookInterface):
 
         None where no lock was read: an SBOM without the lock's packages would claim there are none.
         """
+        from . import sbom  # here, as the hook's other heavy parts: a build with `sbom = false` never loads it
+
         if self._recorded is not None:
             recorded = os.path.join(self.root, sbom.file_name(self.metadata.name))
             if not os.path.isfile(recorded):
@@ -378,7 +381,9 @@ class BuildInfoBuildHook(BuildHookInterface):
 
 
 def _version_of(distribution: str) -> str:
+    from importlib import metadata  # here: it brings `email`, which a build without an SBOM never needs
+
     try:
-        return importlib.metadata.version(distribution)
-    except importlib.metadata.PackageNotFoundError:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
         return UNKNOWN

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from urllib.parse import quote
@@ -35,8 +34,8 @@ HASH_ALGORITHMS = {
     "blake2b_512": "BLAKE2b-512",
 }
 _RECORDED_DATE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
-# Namespace of the serial numbers: a version-5 UUID of the document's content.
-_SERIAL_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:hatch-buildinfo:cyclonedx")
+# Namespace of the serial numbers, which are version-5 UUIDs of the document's content.
+_SERIAL_NAMESPACE = "urn:hatch-buildinfo:cyclonedx"
 
 
 def file_name(project: str) -> str:
@@ -98,7 +97,10 @@ def cyclonedx(
     )
     # The serial number goes where sorted keys put it, just before the last key but one; splicing it
     # in saves encoding a large document twice.
-    serial = f'"serialNumber":"urn:uuid:{uuid.uuid5(_SERIAL_NAMESPACE, content)}",'
+    import uuid  # here: it brings sockets and more, which a build without an SBOM never needs
+
+    namespace = uuid.uuid5(uuid.NAMESPACE_URL, _SERIAL_NAMESPACE)
+    serial = f'"serialNumber":"urn:uuid:{uuid.uuid5(namespace, content)}",'
     head, separator, tail = content.rpartition('"specVersion":')
     return head + serial + separator + tail
 

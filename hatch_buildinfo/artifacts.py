@@ -67,8 +67,11 @@ def read_sboms(target: str) -> dict[str, bytes]:
     for file in dist.files or ():
         path = file.locate()
         if _WHEEL_SBOM.match(str(file).replace(os.sep, "/")) and os.path.isfile(path):
-            with open(path, "rb") as document:
-                found[file.name] = document.read()
+            try:
+                with open(path, "rb") as document:
+                    found[file.name] = document.read()
+            except OSError as error:
+                raise InspectError(f"{target}: {path} cannot be read: {error.strerror or error}") from None
     return found
 
 

@@ -170,5 +170,17 @@ def _read_zip_member(root: str, path: str) -> str | None:
 
 
 def drifted(locked: tuple[tuple[str, str], ...], installed: Mapping[str, str]) -> dict[str, str | None]:
-    """The locked packages whose installed version differs: name → installed version, None if absent."""
-    return {name: installed.get(name) for name, version in locked if installed.get(name) != version}
+    """The locked packages whose installed version differs: name → installed version, None if absent.
+
+    Versions compare as PEP 440 does: a lock's `2.31` is the `2.31.0` a directory name spells.
+    """
+    differs = {}
+    for name, version in locked:
+        found = installed.get(name)
+        if found == version:
+            continue
+        from .markers import same_version  # here: only two spellings of one version need PEP 440
+
+        if found is None or not same_version(found, version):
+            differs[name] = found
+    return differs

@@ -493,6 +493,15 @@ def _contains(op: str, spec: str, candidate_text: str) -> bool:
     raise _Undefined(f"unknown version operator {op!r}")
 
 
+def same_version(left: str, right: str) -> bool:
+    """Whether two version strings name one version: by PEP 440 where both are PEP 440 (`2.31` is `2.31.0`),
+    else as strings."""
+    if left == right:
+        return True
+    parsed = _version(left), _version(right)
+    return parsed[0] is not None and parsed[1] is not None and parsed[0].key == parsed[1].key
+
+
 class _Version:
     """The parts of a PEP 440 version that comparisons need, and its sort key."""
 

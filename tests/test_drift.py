@@ -384,3 +384,30 @@ def test_the_read_on_every_python(version, odd_paths, tmp_path):
         assert found["theirs"] is None
     else:
         assert found["mine"] == found["theirs"]
+
+
+@pytest.mark.parametrize(
+    ("locked", "installed", "differs"),
+    [
+        ("2.31", "2.31.0", False),  # a hand-written `requests==2.31` installs requests-2.31.0.dist-info
+        ("1!2", "1!2.0.0", False),
+        ("2.31.0", "2.31.1", True),
+        ("1.0", "1.0.post1", True),
+        ("1.0+local", "1.0", True),
+        ("not-pep-440", "not-pep-440", False),
+        ("not-pep-440", "1.0", True),
+    ],
+)
+def test_drift_compares_versions_as_pep_440_does(locked, installed, differs):
+    assert drifted((("pkg", locked),), {"pkg": installed}) == ({"pkg": installed} if differs else {})
+    assert (not differs) == (
+        Version(locked) == Version(installed) if _valid(locked) and _valid(installed) else locked == installed
+    )
+
+
+def _valid(text: str) -> bool:
+    try:
+        Version(text)
+    except InvalidVersion:
+        return False
+    return True

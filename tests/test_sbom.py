@@ -135,6 +135,22 @@ def test_requirements_hashes_are_kept_and_the_root_has_its_edges(reproducible):
     assert document["metadata"]["timestamp"] == "2023-11-14T22:13:20Z"
 
 
+def test_an_extra_spelled_otherwise_still_gives_the_root_its_edges(tmp_path):
+    project = locked_project(tmp_path / "demo")
+    pyproject = (project.path / "pyproject.toml").read_text()
+    for old, new in (
+        ('dependencies = ["attrs", "idna"]\n', 'dependencies = ["attrs"]\n'),
+        ("[project.urls]", '[project.optional-dependencies]\nMy_Extra = ["idna"]\n\n[project.urls]'),
+        ('lockfile = "requirements.txt"', 'lockfile = "requirements.txt"\nextras = ["my.extra"]'),
+    ):
+        pyproject = pyproject.replace(old, new)
+    project.write("pyproject.toml", pyproject)
+    project.commit("an extra")
+    document = assert_valid(sbom_of(wheel_in(project.build("wheel").outdir)))
+    root = next(edge for edge in document["dependencies"] if edge["ref"] == "pkg:pypi/demo-pkg@1.2.3")
+    assert root["dependsOn"] == ["pkg:pypi/attrs@23.2.0", "pkg:pypi/idna@3.6"]
+
+
 def test_two_users_reproducible_builds_write_the_same_bytes(reproducible):
     alice, bob = (zipfile.ZipFile(reproducible[user]) for user in ("alice", "bob"))
     name = "demo_pkg-1.2.3.dist-info/sboms/demo-pkg.cdx.json"
@@ -188,10 +204,12 @@ def test_hatchling_without_sbom_support_builds_without_one_and_says_so(tmp_path,
         hook.finalize("standard", build_data, "")
 
 
-def test_unknown_hash_algorithms_are_left_out_and_the_document_stays_valid():
+def test_unknown_hash_algorithms_and_wrong_lengths_are_left_out_and_the_document_stays_valid():
     info = BuildInfo("demo", "1.0", revision="abc", build_date="2026-01-02T03:04:05Z")
+    # md5 kept; sha256 and blake2b of the wrong length, and whirlpool, left out
+    hashes = ("md5:" + "d" * 32, "sha256:deadbeef", "whirlpool:" + "e" * 128, "blake2b_256:" + "f" * 40)
     packages = [
-        Locked("a", "1.0", hashes=("md5:" + "d" * 32, "whirlpool:" + "e" * 128)),
+        Locked("a", "1.0", hashes=hashes),
         Locked("b", "2.0", 'sys_platform == "linux"', requires=("a",)),
     ]
     document = assert_valid(cyclonedx(info, "demo", packages, direct=["B"], tool_version="0"))

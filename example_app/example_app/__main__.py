@@ -134,6 +134,8 @@ def ping() -> int:
         return 2
     from .app import INFO
 
+    # The handler logs the request after the client has its answer: server_close() must wait for it.
+    server.daemon_threads = False
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -261,8 +261,11 @@ class BuildInfoBuildHook(BuildHookInterface):
             recorded = os.path.join(self.root, sbom.file_name(self.metadata.name))
             if not os.path.isfile(recorded):
                 return None
-            with open(recorded, encoding="utf-8") as file:
-                return file.read()
+            try:
+                with open(recorded, encoding="utf-8") as file:
+                    return file.read()
+            except (OSError, UnicodeDecodeError) as error:
+                raise BuildInfoError(f"{recorded}: the sdist's SBOM cannot be read: {error}") from None
         if self._locked is None:
             return None
         from packaging.requirements import Requirement  # here: only a build that writes an SBOM needs it
@@ -270,7 +273,7 @@ class BuildInfoBuildHook(BuildHookInterface):
         core = self.metadata.core
         requirements = [*core.dependencies]
         for extra in self.config_extras:
-            requirements += core.optional_dependencies.get(extra, ())
+            requirements += core.optional_dependencies.get(normalize_name(extra), ())  # hatchling's keys are normalised
         return sbom.cyclonedx(
             info,
             self.metadata.name,

@@ -19,19 +19,20 @@ from .locks import Locked
 
 SPEC_VERSION = "1.6"
 TOOL = "hatch-buildinfo"
-# The lock's hash algorithm names and CycloneDX's; a hash CycloneDX has no name for is left out.
+# The lock's hash algorithm names, CycloneDX's, and their digests' hex length; a hash CycloneDX has
+# no name for, or of another length (which its schema refuses), is left out.
 HASH_ALGORITHMS = {
-    "md5": "MD5",
-    "sha1": "SHA-1",
-    "sha256": "SHA-256",
-    "sha384": "SHA-384",
-    "sha512": "SHA-512",
-    "sha3_256": "SHA3-256",
-    "sha3_384": "SHA3-384",
-    "sha3_512": "SHA3-512",
-    "blake2b_256": "BLAKE2b-256",
-    "blake2b_384": "BLAKE2b-384",
-    "blake2b_512": "BLAKE2b-512",
+    "md5": ("MD5", 32),
+    "sha1": ("SHA-1", 40),
+    "sha256": ("SHA-256", 64),
+    "sha384": ("SHA-384", 96),
+    "sha512": ("SHA-512", 128),
+    "sha3_256": ("SHA3-256", 64),
+    "sha3_384": ("SHA3-384", 96),
+    "sha3_512": ("SHA3-512", 128),
+    "blake2b_256": ("BLAKE2b-256", 64),
+    "blake2b_384": ("BLAKE2b-384", 96),
+    "blake2b_512": ("BLAKE2b-512", 128),
 }
 _RECORDED_DATE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 # Namespace of the serial numbers, which are version-5 UUIDs of the document's content.
@@ -132,8 +133,8 @@ def _component(ref: str, package: Locked) -> dict:
 
 def _hash(text: str) -> dict | None:
     algorithm, _, digest = text.partition(":")
-    name = HASH_ALGORITHMS.get(algorithm.lower().replace("-", "_"))
-    return {"alg": name, "content": digest.lower()} if name else None
+    name, length = HASH_ALGORITHMS.get(algorithm.lower().replace("-", "_"), (None, 0))
+    return {"alg": name, "content": digest.lower()} if name and len(digest) == length else None
 
 
 def _timestamp(build_date: str) -> str | None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -311,14 +313,23 @@ def debian_prometheus(program: str) -> str:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"{program} is missing and CI=true: install the Debian package `prometheus`")
         pytest.skip(f"{program} not found; install the Debian package `prometheus` (needs root and apt-get)")
-    environ = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for command in (["apt-get", "update"], ["apt-get", "install", "-y", "--no-install-recommends", "prometheus"]):
-        result = subprocess.run(command, env=environ, capture_output=True, text=True, stdin=subprocess.DEVNULL)
-        if result.returncode != 0:
-            pytest.fail(f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    # pytest's workers may all ask at once; apt-get takes its own lock and fails rather than waits, so one
+    # worker installs while the others wait here and then find the program.
+    with open(Path(tempfile.gettempdir()) / "hatch-buildinfo-apt.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not shutil.which(program):
+            _apt_install("prometheus")
     found = shutil.which(program)
     assert found, f"apt-get installed `prometheus` but {program} is not on PATH"
     return found
+
+
+def _apt_install(package: str) -> None:
+    environ = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    for command in (["apt-get", "update"], ["apt-get", "install", "-y", "--no-install-recommends", package]):
+        result = subprocess.run(command, env=environ, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        if result.returncode != 0:
+            pytest.fail(f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
 
 
 @pytest.fixture(scope="session")

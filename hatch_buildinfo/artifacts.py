@@ -13,8 +13,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 
-from .info import BuildInfo
-from .read import DEFAULT_MODULE, MARKER, parse_source
+from .info import DEFAULT_MODULE, MARKER, BuildInfo, parse_source
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 import sys
 
+from .names import normalize_name
+
 TYPE_CHECKING = False  # typing's own costs an import on the `--version` path
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -19,19 +21,6 @@ if TYPE_CHECKING:
 # No `re` in this module: the read would spend more importing it than reading a hundred names.
 _DIGITS = "0123456789"
 _NAME_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._")
-
-
-def normalize_name(name: str) -> str:
-    """The PEP 503 form of a project name: runs of `-`, `_` and `.` become one `-`, all lower-case."""
-    text = name.replace("_", "-").replace(".", "-")
-    while "--" in text:
-        text = text.replace("--", "-")
-    return text.lower()
-
-
-def program_name(name: str) -> str:
-    """The program a project or package name stands for in metrics: `-` and `.` become `_`."""
-    return name.replace("-", "_").replace(".", "_")
 
 
 def installed_versions() -> dict[str, str]:

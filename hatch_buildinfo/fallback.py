@@ -10,11 +10,11 @@ from __future__ import annotations
 import os
 import re
 
-from .drift import installed_versions, normalize_name, program_name
+from .drift import installed_versions
 from .gitcommands import ask
-from .info import UNKNOWN, BuildInfo
+from .info import DEFAULT_MODULE, UNKNOWN, BuildInfo
 from .markers import environment, holds
-from .read import DEFAULT_MODULE
+from .names import normalize_name, program_name
 
 TYPE_CHECKING = False  # typing's own costs an import on a path that may run at start-up
 if TYPE_CHECKING:

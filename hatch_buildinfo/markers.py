@@ -14,7 +14,7 @@ import platform
 import re
 import sys
 
-from .drift import normalize_name  # extras' and groups' names compare in PEP 503 form (PEP 685)
+from .names import normalize_name  # extras' and groups' names compare in PEP 503 form (PEP 685)
 
 TYPE_CHECKING = False  # typing's own costs an import on the run-time path
 if TYPE_CHECKING:

@@ -13,8 +13,8 @@ import os
 import re
 import sys
 
-from .info import UNKNOWN, BuildInfo
-from .read import DEFAULT_MODULE, build_info
+from .info import DEFAULT_MODULE, UNKNOWN, BuildInfo
+from .read import build_info
 
 try:
     from opentelemetry.sdk.resources import Resource, ResourceDetector

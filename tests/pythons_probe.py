@@ -27,7 +27,7 @@ def main(fixture, workdir, packages):
         report["metrics_error"] = None
 
     import hatch_buildinfo
-    from hatch_buildinfo.read import parse_source
+    from hatch_buildinfo.info import parse_source
     from hatch_buildinfo.text import build_context_text, info_text
 
     for name, generated in (("probe_pkg", fixture), ("bare_pkg", None)):

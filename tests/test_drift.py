@@ -25,7 +25,8 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 from test_pythons import PYTHONS, _interpreter
 
-from hatch_buildinfo.drift import dist_info_name_version, drifted, installed_versions, normalize_name, program_name
+from hatch_buildinfo.drift import dist_info_name_version, drifted, installed_versions
+from hatch_buildinfo.names import normalize_name, program_name
 
 # --- the directory name, held to packaging ---------------------------------------------------
 
@@ -257,7 +258,8 @@ COMPARE = textwrap.dedent(
     """\
     import builtins, json, os, sys
     sys.path.insert(0, {root!r})
-    from hatch_buildinfo.drift import installed_versions, normalize_name
+    from hatch_buildinfo.drift import installed_versions
+    from hatch_buildinfo.names import normalize_name
     sys.path.remove({root!r})
     sys.path[:0] = sys.argv[1:]
     opened, real_open = [], builtins.open

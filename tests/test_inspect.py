@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, UV, clean_environment, new_project, run, sdist_in, unhooked_project, wheel_in
 
-from hatch_buildinfo.read import MARKER
+from hatch_buildinfo.info import MARKER
 
 JSON_KEYS = [
     "schema",

@@ -21,8 +21,7 @@ import pytest
 from conftest import ROOT, UV, clean_environment, new_project, run, wheel_in
 
 from hatch_buildinfo import build_info
-from hatch_buildinfo.info import BuildInfo
-from hatch_buildinfo.read import MARKER, parse_source
+from hatch_buildinfo.info import MARKER, BuildInfo, parse_source
 
 PYTHONS = ("3.7", "3.8", "3.9", "3.10", "3.11", "3.12", "3.13")
 PROBE = ROOT / "tests" / "pythons_probe.py"

@@ -13,9 +13,8 @@ from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
-from ..drift import normalize_name, program_name
-from ..info import UNKNOWN, BuildInfo
-from ..read import DEFAULT_MODULE, parse_source
+from ..info import DEFAULT_MODULE, UNKNOWN, BuildInfo, parse_source
+from ..names import normalize_name, program_name
 from . import environment, git, locks
 from .errors import BuildInfoError
 from .git import VCS_FACTS

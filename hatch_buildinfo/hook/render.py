@@ -5,8 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 
-from ..info import FIELDS, SCHEMA, BuildInfo
-from ..read import MARKER, parse_source
+from ..info import FIELDS, MARKER, SCHEMA, BuildInfo, parse_source
 
 _PLAIN_TYPES = (str, bool, int, type(None))
 

@@ -13,8 +13,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from urllib.parse import quote
 
-from ..drift import normalize_name
 from ..info import UNKNOWN, BuildInfo
+from ..names import normalize_name
 from .locks import Locked
 
 SPEC_VERSION = "1.6"

@@ -17,7 +17,7 @@ from functools import lru_cache
 from importlib import import_module
 from pathlib import Path
 
-from ...drift import normalize_name
+from ...names import normalize_name
 from ..errors import BuildInfoError
 
 # Each lock file name and the module that reads it, in the design's auto-detect order: the first

@@ -56,8 +56,10 @@ def from_metadata(package: str, *, git: bool = False) -> BuildInfo:
 def _distribution(metadata: ModuleType, package: str) -> Distribution | None:
     """The distribution that installs import package `package`, else one named like it."""
     if hasattr(metadata, "packages_distributions"):  # Python 3.10+
-        for name in metadata.packages_distributions().get(package, []):
-            found = _named_distribution(metadata, name)
+        # A PEP 420 namespace that several distributions share (`company/`) is none of theirs alone.
+        names = dict.fromkeys(metadata.packages_distributions().get(package, []))
+        if len(names) == 1:
+            found = _named_distribution(metadata, next(iter(names)))
             if found is not None:
                 return found
     return _named_distribution(metadata, package)
@@ -134,9 +136,13 @@ def _git_facts(package: str) -> dict[str, object]:
     import importlib.util
 
     spec = importlib.util.find_spec(package)
-    if spec is None or spec.origin is None:
+    if spec is None:
         return {}
-    directory = os.path.dirname(spec.origin)
+    # A PEP 420 namespace package has no origin, only the directories of its portions.
+    portions = spec.submodule_search_locations or ()
+    directory = os.path.dirname(spec.origin) if spec.origin else next(iter(portions), None)
+    if directory is None:
+        return {}
 
     try:
         (found, revision), (on_branch, branch), (read, status) = ask(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 import shutil
 import tempfile
@@ -73,40 +74,63 @@ class BuildInfoBuildHook(BuildHookInterface):
         return path
 
     def _default_path(self) -> str:
-        """The module inside the one package the wheel ships; of several, the one named after the project."""
-        package = normalize_name(self.metadata.name).replace("-", "_")
-        candidates = self._wheel_packages()
-        named = [candidate for candidate in candidates if candidate.rsplit("/", 1)[-1] == package]
-        if len(candidates) == 1 or len(named) == 1:
-            return f"{(named or candidates)[0]}/{DEFAULT_MODULE}.py"
-        if candidates:
-            example = f"{candidates[0]}/{DEFAULT_MODULE}.py"
-            problem = (
-                f"the wheel ships {len(candidates)} packages ({', '.join(candidates)}): name one, e.g. {example!r}"
-            )
-        else:
-            problem = f"the wheel ships no package (none named `{package}`) to hold the module"
-        raise BuildInfoError(self._option_error("path", f"is required: {problem}"))
+        """The module inside the one package the wheel ships; of several, the one named after the project.
 
-    def _wheel_packages(self) -> list[str]:
-        """The top-level packages among the files hatchling selects for the wheel, as project-relative paths.
+        Where the wheel ships a PEP 420 namespace (`company-sdk` shipping `company/sdk/`, `company/` having no
+        `__init__.py` as other distributions share it), the project's own portion, `__init__.py` or not: the
+        directory its name's dotted form names (`company/sdk`; `google-cloud-bigquery-storage` may also be
+        `google/cloud/bigquery_storage`). No other distribution of the namespace ships it, and it is where
+        `build_info("company.sdk")` looks.
+        """
+        files = self._wheel_files()
+        name = normalize_name(self.metadata.name)
+        dotted = name.replace("-", "/")
+        if f"{name.split('-')[0]}/__init__.py" not in {shipped for _, shipped in files}:
+            for portion in _portions(name):
+                homes = sorted({home for file in files for home in [_source_of(portion, *file)] if home is not None})
+                if len(homes) == 1:
+                    return f"{homes[0]}/{DEFAULT_MODULE}.py"
+                if homes:
+                    where = f"{len(homes)} directories ({', '.join(homes)})"
+                    problem = f"the wheel ships the project's portion {portion!r} from {where}: name one"
+                    raise self._path_required(problem, homes[0])
+        package = name.replace("-", "_")
+        candidates = _top_level_packages(files)
+        sources = [source for source, _ in candidates]
+        named = [source for source in sources if source.rsplit("/", 1)[-1] == package]
+        if len(candidates) == 1 or len(named) == 1:
+            return f"{(named or sources)[0]}/{DEFAULT_MODULE}.py"
+        if not candidates:
+            raise self._path_required(f"the wheel ships no package (none named `{package}`) to hold the module")
+        shipped = f"the wheel ships {len(candidates)} packages"
+        # In a namespace, the home to suggest is a portion of it, not one of the packages a portion holds.
+        portions = _namespace_portions(candidates, dotted)
+        if portions:
+            problem = f"{shipped} in a namespace ({', '.join(sources)}), none in {dotted!r}"
+            raise self._path_required(f"{problem}: name the project's portion", portions[0])
+        raise self._path_required(f"{shipped} ({', '.join(sources)}): name one", sources[0])
+
+    def _path_required(self, problem: str, example: str | None = None) -> BuildInfoError:
+        """Option `path` is required: `problem`, and the module's path in directory `example` as the fix."""
+        if example is not None:
+            problem += f", e.g. {f'{example}/{DEFAULT_MODULE}.py'!r}"
+        return BuildInfoError(self._option_error("path", f"is required: {problem}"))
+
+    def _wheel_files(self) -> list[tuple[str, str]]:
+        """The files hatchling selects for the wheel: each its project-relative path and its path in the wheel.
 
         hatchling's selection reads `packages`, `only-include`, `include` and `sources` of
-        `[tool.hatch.build.targets.wheel]` and, where none is set, finds the package named after the
-        project; the first directory down with an `__init__.py` is a package (namespaces have none).
+        `[tool.hatch.build.targets.wheel]` and, where none is set, finds the package named after the project.
         """
         from hatchling.builders.wheel import WheelBuilder
 
         try:
             files = WheelBuilder(self.root, metadata=self.metadata).recurse_included_files()
-            packages = {
-                os.path.dirname(file.relative_path).replace(os.sep, "/")
-                for file in files
-                if os.path.basename(file.relative_path) == "__init__.py"
-            }
+            return [
+                (file.relative_path.replace(os.sep, "/"), file.distribution_path.replace(os.sep, "/")) for file in files
+            ]
         except (TypeError, ValueError):  # hatchling finds nothing to ship, or a bad table: the wheel build says why
             return []
-        return sorted(package for package in packages if package and os.path.dirname(package) not in packages)
 
     @cached_property
     def config_program(self) -> str:
@@ -380,6 +404,58 @@ class BuildInfoBuildHook(BuildHookInterface):
         recording = "no dependencies and no SBOM" if self.config_sbom else "no dependencies"
         self.app.display_info(f"hatch-buildinfo: {why}; recording {recording}")
         return None
+
+
+def _top_level_packages(files: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The top-level packages among the wheel's files, each its project-relative path and its path in the wheel:
+    the first directory down with an `__init__.py` is a package (namespaces have none)."""
+    packages = {
+        (posixpath.dirname(source), posixpath.dirname(shipped))
+        for source, shipped in files
+        if posixpath.basename(source) == "__init__.py"
+    }
+    sources = {source for source, _ in packages}
+    return sorted(package for package in packages if package[0] and posixpath.dirname(package[0]) not in sources)
+
+
+def _portions(name: str) -> list[str]:
+    """Where the PEP 420 portion of project `name` (normalised) may be, the likeliest first: `company-sdk-core`
+    gives company/sdk/core, then company/sdk_core; a name of one part is no portion of a namespace."""
+    parts = name.split("-")
+    return ["/".join([*parts[:depth], "_".join(parts[depth:])]) for depth in range(len(parts) - 1, 0, -1)]
+
+
+def _namespace_portions(packages: list[tuple[str, str]], portion: str) -> list[str]:
+    """The namespace portions that hold `packages`, project-relative, the one most like `portion` first.
+
+    A package below a directory without `__init__.py` lies in a namespace. Its portion is the directory as deep
+    as it agrees with the project's `portion` (`company/sdk`), and at least one below the namespace's root.
+    """
+    wanted = portion.split("/")
+    agreement: dict[str, int] = {}
+    for source, shipped in packages:
+        parts = shipped.split("/")
+        if len(parts) < 2:
+            continue
+        pairs = list(zip(parts, wanted))
+        agreed = next((depth for depth, (have, want) in enumerate(pairs) if have != want), len(pairs))
+        home = _source_of("/".join(parts[: max(2, agreed)]), source, shipped)
+        if home is not None:
+            agreement[home] = max(agreed, agreement.get(home, 0))
+    return sorted(agreement, key=lambda home: (-agreement[home], home))
+
+
+def _source_of(directory: str, source: str, shipped: str) -> str | None:
+    """The project-relative directory the wheel ships as `directory`, found from `source`, shipped as `shipped`.
+
+    None where `shipped` is not in `directory`, or hatchling's `sources` rename a directory inside it.
+    """
+    if shipped == directory:
+        return source
+    rest = shipped[len(directory) :]
+    if not shipped.startswith(f"{directory}/") or not source.endswith(rest):
+        return None
+    return source[: len(source) - len(rest)]
 
 
 def _version_of(distribution: str) -> str:

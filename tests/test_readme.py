@@ -7,11 +7,11 @@ sybil's Markdown lexer finds the fenced blocks; the block's language says what i
   exit 0; a block that names port 8000 is a server: it gets a free port in its place and must answer there, and
   it keeps serving for the sessions after it.
 - ```console: a shell session. Each `$ ` line is a command, run by bash in a directory whose `dist/` holds
-  example_app's wheel and sdist, with the venv's `bin/` first on PATH and `:8000` pointed at that server; the
+  example_app's wheel and sdist, with the venv's `bin/` first on PATH and 8000 replaced by that server's port; the
   lines up to the next `$ ` are what it prints (stdout and stderr, as a terminal shows them). Output is compared
   after PER_BUILD puts placeholders for the values that differ from build to build, with `…` standing for any
   text (doctest's ELLIPSIS); an output that is JSON is compared as JSON, so the README may wrap it.
-- ```toml must parse with tomllib; ```sh must parse with `bash -n`.
+- ```toml must parse with tomllib, and name only the hook's options in its table; ```sh must parse with `bash -n`.
 - A block without a language that starts with a `$ ` command is refused: write it as ```console to check it.
 
 Blocks in other languages, and output shown without its command, are not checked.
@@ -34,6 +34,8 @@ from sybil import Document, Example, Region
 from sybil.parsers.markdown.lexers import FencedCodeBlockLexer
 from test_example_app import drifted_venv  # noqa: F401 (a fixture, used by `readme`)
 from test_serve import HOST, free_port, started, wait_until_answers
+
+from hatch_buildinfo.hook.build_hook import HATCH_OPTIONS, OPTIONS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -93,6 +95,7 @@ class Readme:
         self.workdir = workdir
         self.servers = servers
         self.port = str(free_port())
+        # Unbuffered, as a terminal's line buffering is: stdout and stderr interleave as a user sees them.
         self.env = clean_environment(
             PATH=f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}", VIRTUAL_ENV=str(venv), PYTHONUNBUFFERED="1"
         )
@@ -119,7 +122,7 @@ def run_session(example: Example) -> str | None:
     failures = []
     for command, shown in session(example.parsed):
         result = subprocess.run(
-            ["bash", "-o", "pipefail", "-c", readme.on_free_port(command)],
+            ["bash", "-c", readme.on_free_port(command)],
             cwd=readme.workdir,
             env=readme.env,
             stdout=subprocess.PIPE,
@@ -146,8 +149,10 @@ def session(source: str) -> list[tuple[str, str]]:
     return steps
 
 
-def parse_toml(example: Example) -> None:
-    tomllib.loads(example.parsed)
+def parse_toml(example: Example) -> str | None:
+    table = tomllib.loads(example.parsed).get("tool", {}).get("hatch", {}).get("build", {}).get("hooks", {})
+    unknown = sorted(set(table.get("buildinfo", {})) - OPTIONS - HATCH_OPTIONS)
+    return f"not an option of the hook: {', '.join(unknown)}" if unknown else None
 
 
 def parse_sh(example: Example) -> None:
@@ -219,30 +224,30 @@ def test_every_kind_of_block_is_checked():
     assert kinds == {"python", "console", "toml", "sh"}
 
 
-# (README text, a stale version of it, what the diff's README side then shows)
+# (README text, a stale version of it, what the failure then says: the diff's README side, or the one line)
 STALE = [
-    ("    hatch-buildinfo:    0.1.0\n", "    hatch-buildinfo:  0.1.0\n", "    hatch-buildinfo:  0.1.0"),
+    ("    hatch-buildinfo:    0.1.0\n", "    hatch-buildinfo:  0.1.0\n", "-    hatch-buildinfo:  0.1.0\n"),
+    ('"program": "example_app", "version"', '"program": "example-app", "version"', '- "program": "example-app",\n'),
+    ("example_app, version 0.1.0 (branch", "example_app, version 0.2.0 (branch", "-example_app, version 0.2.0 ("),
     (
-        '"program": "example_app", "version": "0.1.0", "revision"',
-        '"program": "example-app", "version": "0.1.0", "revision"',
-        '"program": "example-app"',
+        'lockfile = "requirements/prod.txt"',
+        'lock-file = "requirements/prod.txt"',
+        "not an option of the hook: lock-file",
     ),
-    ("example_app, version 0.1.0 (branch", "example_app, version 0.2.0 (branch", "example_app, version 0.2.0"),
 ]
 
 
-@pytest.mark.parametrize(("shown", "stale", "removed"), STALE, ids=["alignment", "json", "version"])
-def test_a_stale_output_fails_with_a_diff(shown: str, stale: str, removed: str, readme: Readme):
-    """A copy of the README with one output made stale: its block fails, and the diff shows the stale line."""
+@pytest.mark.parametrize(("shown", "stale", "says"), STALE, ids=["alignment", "json", "version", "toml"])
+def test_a_stale_example_fails_saying_what_differs(shown: str, stale: str, says: str, readme: Readme):
+    """A copy of the README with one example made stale: its block fails, and the message shows the stale part."""
     text = README.read_text(encoding="utf-8")
     assert text.count(shown) == 1
     (example,) = [example for example in examples(text.replace(shown, stale)) if stale in example.parsed]
     example.namespace["readme"] = readme
     with pytest.raises(AssertionError) as failure:
         example.evaluate()
-    message = str(failure.value)
-    assert f"line {example.line}" in message
-    assert any(line.strip().startswith("-") and removed in line for line in message.splitlines()), message
+    assert f"README.md, line {example.line}," in str(failure.value)
+    assert says in str(failure.value)
 
 
 def test_a_session_without_a_language_is_refused():

@@ -142,10 +142,12 @@ def ping() -> int:
         url = f"http://127.0.0.1:{server.server_address[1]}/buildinfo"
         request = urllib.request.Request(url, headers={"User-Agent": user_agent(INFO)})
         with urllib.request.urlopen(request, timeout=10) as response:
-            sys.stdout.write(response.read().decode("utf-8"))
+            body = response.read().decode("utf-8")
     finally:
         server.shutdown()
         server.server_close()
+    # After server_close(), which waits for the handler: the request's log line comes first, on any terminal.
+    sys.stdout.write(body)
     return 0
 
 

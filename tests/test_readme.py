@@ -32,7 +32,7 @@ import pytest
 from conftest import ROOT, clean_environment, run
 from sybil import Document, Example, Region
 from sybil.parsers.markdown.lexers import FencedCodeBlockLexer
-from test_example_app import drifted_venv  # noqa: F401 (a fixture, used by `readme`)
+from test_example_app import drifted_venv  # noqa: F401 (the fixture `readme` asks for)
 from test_serve import HOST, free_port, started, wait_until_answers
 
 from hatch_buildinfo.hook.build_hook import HATCH_OPTIONS, OPTIONS
@@ -196,11 +196,12 @@ def example_id(example: Example) -> str:
 
 
 @pytest.fixture(scope="module")
-def readme(drifted_venv, example_wheel, tmp_path_factory):  # noqa: F811 (the fixture imported above)
+def readme(request, example_wheel, tmp_path_factory):
+    venv = request.getfixturevalue("drifted_venv")
     workdir = tmp_path_factory.mktemp("readme")
     (workdir / "dist").symlink_to(example_wheel.parent, target_is_directory=True)
     with contextlib.ExitStack() as servers:
-        yield Readme(drifted_venv, workdir, servers)
+        yield Readme(venv, workdir, servers)
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=example_id)
@@ -210,7 +211,7 @@ def test_readme_example(example: Example, readme: Readme):
 
 
 def test_the_run_time_program_prints_what_example_app_version_prints(readme: Readme):
-    """The README's program, given `--version`, prints the text that the console block after it shows."""
+    """The README's program, given `--version`, prints what `example-app --version` prints (the block after it)."""
     (program,) = [example.parsed for example in EXAMPLES if "VersionAction" in example.parsed]
     script = readme.workdir / "version_program.py"
     script.write_text(program, encoding="utf-8")

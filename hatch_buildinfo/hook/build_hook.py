@@ -7,6 +7,7 @@ import posixpath
 import re
 import shutil
 import tempfile
+import warnings
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
@@ -51,17 +52,18 @@ class BuildInfoBuildHook(BuildHookInterface):
             raise BuildInfoError(self._option_error(option, f"must be a boolean, not {value!r}"))
         return value
 
-    def _project_file_option(self, option: str) -> str | None:
-        """A string option naming a file inside the project, as a relative POSIX path."""
+    def _project_file_option(self, option: str, within: str | None = None, where: str = "the project") -> str | None:
+        """A string option naming a file inside `within` (the project by default), as a POSIX path from the project."""
         value = self.config.get(option)
         if value is None:
             return None
         if not isinstance(value, str):
             raise BuildInfoError(self._option_error(option, f"must be a string, not {value!r}"))
         root = os.path.realpath(self.root)
+        bound = os.path.realpath(within or root)
         target = os.path.realpath(os.path.join(root, value))
-        if not value or os.path.isabs(value) or os.path.commonpath([root, target]) != root:
-            raise BuildInfoError(self._option_error(option, f"must be a path inside the project: {value!r}"))
+        if not value or os.path.isabs(value) or os.path.commonpath([bound, target]) != bound:
+            raise BuildInfoError(self._option_error(option, f"must be a path inside {where}: {value!r}"))
         return os.path.relpath(target, root).replace(os.sep, "/")
 
     @cached_property
@@ -161,7 +163,15 @@ class BuildInfoBuildHook(BuildHookInterface):
             return False
         if self.config.get("lockfile") is True:
             raise BuildInfoError(self._option_error("lockfile", "must be a path or false, not True"))
-        lockfile = self._project_file_option("lockfile")
+        if self._recorded is not None:
+            # A wheel from an unpacked sdist takes what the sdist recorded and reads no lock, so the
+            # path, written for the tree the sdist was made in, need not lead anywhere here.
+            within, where = Path(self.root).resolve().anchor, "the file system"
+        elif self._worktree is not None:
+            within, where = str(self._worktree), f"the git worktree that holds the project ({self._worktree})"
+        else:
+            within, where = None, "the project"
+        lockfile = self._project_file_option("lockfile", within, where)
         if lockfile is None:
             return True
         if locks.reader_for(Path(lockfile)) is None:
@@ -378,7 +388,7 @@ class BuildInfoBuildHook(BuildHookInterface):
         root = Path(self.root)
         detected = self.config_lockfile is True
         if detected:
-            path = locks.find_lock(root)
+            path = self._detected_lock()
         else:
             path = root / str(self.config_lockfile)
             if not path.is_file():
@@ -394,7 +404,7 @@ class BuildInfoBuildHook(BuildHookInterface):
                 detected=detected,
             )
             try:
-                return locks.read_lock(path, project)
+                return self._read_lock(path, project)
             except locks.NotARuntimeLock as error:
                 if not detected:
                     raise
@@ -404,6 +414,45 @@ class BuildInfoBuildHook(BuildHookInterface):
         recording = "no dependencies and no SBOM" if self.config_sbom else "no dependencies"
         self.app.display_info(f"hatch-buildinfo: {why}; recording {recording}")
         return None
+
+    @cached_property
+    def _worktree(self) -> Path | None:
+        """The top of the git worktree that holds the project: the lock may lie anywhere inside it."""
+        return git.worktree_top(self.root)
+
+    def _detected_lock(self) -> Path | None:
+        """The workspace root's uv.lock, in a member of a uv workspace; else the first lock file in the project root.
+
+        uv locks a whole workspace in the one uv.lock at its root and installs every member from
+        it, so that lock wins over a lock file in the member's directory, which the user can name
+        in `lockfile` instead.
+        """
+        from .locks.workspace import uv_workspace_root
+
+        root = Path(self.root)
+        own = locks.find_lock(root)
+        workspace = uv_workspace_root(root, self.metadata.config, self._worktree)
+        if workspace is None or workspace == root.resolve() or not (workspace / "uv.lock").is_file():
+            return own
+        lock = workspace / "uv.lock"
+        if own is not None:
+            self.app.display_info(
+                f"hatch-buildinfo: reading {os.path.relpath(lock, root)}, the lock of the uv workspace the project is "
+                f"a member of, not {own.name} (name that with option `lockfile` to read it)"
+            )
+        return lock
+
+    def _read_lock(self, path: Path, project: locks.Project) -> tuple[Locked, ...]:
+        """read_lock's answer; each note of a package it leaves out becomes an info line."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", locks.LeftOut)
+            found = locks.read_lock(path, project)
+        for warning in caught:
+            if issubclass(warning.category, locks.LeftOut):
+                self.app.display_info(f"hatch-buildinfo: {warning.message}")
+            else:  # not ours to show: back to the warnings machinery
+                warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+        return found
 
 
 def _top_level_packages(files: list[tuple[str, str]]) -> list[tuple[str, str]]:

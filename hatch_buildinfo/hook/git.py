@@ -7,6 +7,7 @@ import re
 import shutil
 from datetime import datetime, timezone
 from fnmatch import fnmatchcase
+from pathlib import Path
 
 from ..gitcommands import ask
 
@@ -14,6 +15,18 @@ from ..gitcommands import ask
 def utc_timestamp(moment: datetime) -> str:
     """ISO 8601 in UTC with a `Z`, the one date format build info uses."""
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def worktree_top(root: str) -> Path | None:
+    """The top of the git worktree holding `root`, as git finds it: the nearest directory up with a `.git`.
+
+    `.git` is a directory in a clone and a file in a linked worktree or a submodule. None outside any.
+    """
+    start = Path(root).resolve()
+    for directory in (start, *start.parents):
+        if (directory / ".git").exists():
+            return directory
+    return None
 
 
 VCS_FACTS = ("revision", "branch", "dirty", "tag", "commit_date")

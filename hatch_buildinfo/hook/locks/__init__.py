@@ -49,6 +49,13 @@ class NotARuntimeLock(LockError):
     """A file that reads, but is not a lock of the project's runtime (a requirements file of development tools)."""
 
 
+class LeftOut(UserWarning):
+    """A package the project runs with that a reader leaves out of its answer, and why, in one line.
+
+    Readers warn with it; the hook shows each as an info line of the build.
+    """
+
+
 @dataclass(frozen=True, order=True)
 class Locked:
     """One locked package: its name, its exact version, and the PEP 508 marker under which it is installed.

@@ -21,17 +21,21 @@ A package requires the targets of the edges walked out of it: its `dependencies`
 optional dependencies of the extras it is reached with, less edges whose marker never holds for
 the extras built with. Its hashes are those of its `sdist` and `wheels`.
 
-A source tree with a dynamic version (a workspace member, say) has no `version` in the
-lock: it is walked through, but there is no version to record for it.
+A workspace member's entry is an editable or virtual source tree like the root's, at its
+path in the workspace (`source = { editable = "packages/a" }`), so a member's lock is walked from
+the member's own entry the same way. A source tree with a dynamic version (a workspace member, say)
+has no `version` in the lock: it is walked through, but there is no version to record for it, and
+a LeftOut warning names it.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import Locked, LockError, Project, file_hashes, load_toml, normalize_name
+from . import LeftOut, Locked, LockError, Project, file_hashes, load_toml, normalize_name
 from .selection import settle
 
 SUPPORTED_VERSIONS = (1,)
@@ -59,6 +63,16 @@ def read(path: Path, project: Project) -> list[Locked]:
             raise LockError(path, f"the project has no extra {extra!r}", entry=root.name)
     markers = _Markers(path, root.name, extras)
     reached = _walk(path, root, extras, by_name, markers)
+    unversioned = sorted(package.name for package in reached if package is not root and package.version is None)
+    if unversioned:
+        warnings.warn(
+            LeftOut(
+                f"{path}: {', '.join(unversioned)}: the lock records no version (a source tree with a dynamic "
+                "version), so it is left out of the recorded dependencies; a static `version` in its pyproject.toml "
+                "records it"
+            ),
+            stacklevel=2,
+        )
     return [
         Locked(package.name, package.version, _text(dnf), package.hashes, _requires(package))
         for package, dnf in reached.items()

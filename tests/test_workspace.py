@@ -263,3 +263,32 @@ def test_without_git_lockfile_stays_inside_the_project(tmp_path):
         str(raised.value)
         == "Option `lockfile` for build hook `buildinfo` must be a path inside the project: '../uv.lock'"
     )
+
+
+def test_the_search_for_the_workspace_stops_at_the_top_of_the_git_worktree(workspace, tmp_path):
+    """A workspace root above the repository that holds the project is not the project's workspace."""
+    outer = tmp_path / "outer"
+    shutil.copytree(workspace, outer, ignore=shutil.ignore_patterns(".git"))
+    app = Project(outer / "packages" / "app")
+
+    assert app.hook()._locked == Project(workspace / "packages" / "app").hook()._locked  # no git: up to `/`
+    app.git("init", "--quiet", "--initial-branch=main")
+    assert app.hook()._locked is None
+
+
+def test_lockfile_naming_a_root_requirements_file_records_all_of_it_or_refuses_an_unpinned_sibling(workspace, tmp_path):
+    """A requirements file at a monorepo's root is one set for all its projects, and pins no sibling project."""
+    copy = tmp_path / "mono"
+    shutil.copytree(workspace, copy)
+    (copy / "requirements.txt").write_text("certifi==2024.8.30\nidna==3.7\nsix==1.16.0\n", encoding="utf-8")
+
+    # scratch needs idna alone, yet records all the file pins.
+    recorded = hook_with(copy / "packages" / "scratch", lockfile="../../requirements.txt")._locked
+    assert recorded == (Locked("certifi", "2024.8.30"), Locked("idna", "3.7"), Locked("six", "1.16.0"))
+    # app needs its sibling lib, which the file does not pin: one line says so.
+    with pytest.raises(BuildInfoError) as raised:
+        hook_with(copy / "packages" / "app", lockfile="../../requirements.txt").collect()
+    assert str(raised.value) == (
+        f"{copy / 'requirements.txt'}: lib: the project depends on it, but the file pins no version: "
+        "it is not the runtime lock"
+    )

@@ -390,7 +390,8 @@ class BuildInfoBuildHook(BuildHookInterface):
         if detected:
             path = self._detected_lock()
         else:
-            path = root / str(self.config_lockfile)
+            # The option is relative to the real project directory; joined to that, `..` may be folded for the messages.
+            path = Path(os.path.normpath(os.path.join(os.path.realpath(root), str(self.config_lockfile))))
             if not path.is_file():
                 raise BuildInfoError(self._option_error("lockfile", f"names no file: {self.config_lockfile!r}"))
         why = f"no lock file ({', '.join(locks.DETECT_ORDER)})"

@@ -24,6 +24,7 @@ from test_lock_uv import assert_same_as, uv
 from hatch_buildinfo.hook.build_hook import BuildInfoBuildHook
 from hatch_buildinfo.hook.errors import BuildInfoError
 from hatch_buildinfo.hook.locks import Locked
+from hatch_buildinfo.hook.locks.workspace import uv_workspace_root
 
 try:
     import tomllib
@@ -292,3 +293,49 @@ def test_lockfile_naming_a_root_requirements_file_records_all_of_it_or_refuses_a
         f"{copy / 'requirements.txt'}: lib: the project depends on it, but the file pins no version: "
         "it is not the runtime lock"
     )
+
+
+# Projects around a workspace root, and whether each is a member: uv decides, the test compares.
+LAYOUT_ROOT = """\
+[project]
+name = "root"
+version = "0.0.0"
+
+[tool.uv.workspace]
+members = ["packages/*", "libs/**/x*", "./tools/one"]
+exclude = ["packages/ex*", "packages/sub"]
+"""
+LAYOUT = (
+    "packages/a",  # a member through `packages/*`
+    "packages/.hidden",  # `*` matches a hidden directory too
+    "packages/excluded",  # `exclude` wins over `members`
+    "packages/sub/deep",  # `*` matches one path component, not two
+    "packages/a/examples/demo",  # inside another project: uv looks no further
+    "libs/one/two/xlib",  # `**` matches any number of components
+    "libs/ylib",  # matches no glob
+    "tools/one",  # a literal path, written with `./`
+)
+
+
+def test_a_project_is_a_workspace_member_where_uv_says_it_is(tmp_path):
+    root = tmp_path / "layout"
+    layout = Project(root)
+    layout.write("pyproject.toml", LAYOUT_ROOT)
+    for directory in LAYOUT:
+        layout.write(
+            f"{directory}/pyproject.toml",
+            f'[project]\nname = "{directory.rsplit("/", 1)[1].strip(".")}"\nversion = "1"\n',
+        )
+    layout.git("init", "--quiet")
+
+    for directory in LAYOUT:
+        path = root / directory
+        said = run(UV, "workspace", "dir", cwd=path).stdout.strip()
+        ours = uv_workspace_root(path, ProjectMetadata(str(path), None).config, root)
+        assert (ours or path) == Path(said), directory
+    assert {directory for directory in LAYOUT if uv_workspace_root(root / directory, {}, root)} == {
+        "packages/a",
+        "packages/.hidden",
+        "libs/one/two/xlib",
+        "tools/one",
+    }

@@ -8,8 +8,8 @@ pyproject.toml above the project decides alone. If it has `[tool.uv.workspace]`,
 member when its path matches a glob of `members` and none of `exclude`; any other pyproject.toml
 (another project's) ends the search with no workspace.
 
-uv matches each glob, joined to the workspace root, against the member's whole path with the
-glob crate's defaults, where `*` and `?` also match `/`: fnmatch's rules.
+uv lists the directories each glob, joined to the workspace root, matches (the glob crate's
+`glob`): `*` matches within one path component, hidden ones too, `**` any number of components.
 """
 
 from __future__ import annotations
@@ -41,9 +41,9 @@ def uv_workspace_root(project: Path, pyproject: dict, top: Path | None) -> Path 
         workspace = _workspace_table(path, _uv_table(path, load_toml(path)))
         if workspace is None:
             return None  # another project's directory: uv looks no further
-        member = project.relative_to(directory).as_posix()
-        included = any(fnmatchcase(member, glob) for glob in _globs(path, workspace, "members"))
-        excluded = any(fnmatchcase(member, glob) for glob in _globs(path, workspace, "exclude"))
+        member = project.relative_to(directory).parts
+        included = any(_matches(member, glob) for glob in _globs(path, workspace, "members"))
+        excluded = any(_matches(member, glob) for glob in _globs(path, workspace, "exclude"))
         return directory if included and not excluded else None
     return None
 
@@ -71,3 +71,16 @@ def _globs(path: Path, workspace: dict, key: str) -> list[str]:
     if not isinstance(globs, list) or not all(isinstance(glob, str) for glob in globs):
         raise LockError(path, f"is not an array of globs: {globs!r}", entry=f"tool.uv.workspace.{key}")
     return globs
+
+
+def _matches(member: tuple[str, ...], glob: str) -> bool:
+    """Whether the path of `member` (its parts below the workspace root) is one that `glob` lists."""
+    return _parts_match(member, tuple(part for part in glob.split("/") if part not in ("", ".")))
+
+
+def _parts_match(parts: tuple[str, ...], pattern: tuple[str, ...]) -> bool:
+    if not pattern:
+        return not parts
+    if pattern[0] == "**":
+        return any(_parts_match(parts[skip:], pattern[1:]) for skip in range(len(parts) + 1))
+    return bool(parts) and fnmatchcase(parts[0], pattern[0]) and _parts_match(parts[1:], pattern[1:])

@@ -16,9 +16,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import UV, Project, read_target, run, sdist_in, wheel_in
+from conftest import UV, Project, read_target, run, run_tool, sdist_in, wheel_in
 from hatchling.metadata.core import ProjectMetadata
 from lock_build import BUILD_SYSTEM, exported_pins
+from test_lock_pdm import pdm
+from test_lock_poetry import SIMPLE_INDEX
 from test_lock_uv import assert_same_as, uv
 
 from hatch_buildinfo.hook.build_hook import BuildInfoBuildHook
@@ -339,3 +341,68 @@ def test_a_project_is_a_workspace_member_where_uv_says_it_is(tmp_path):
         "libs/one/two/xlib",
         "tools/one",
     }
+
+
+# A monorepo's root locked by a tool without workspaces: the root project depends on every project by path.
+MONOREPO_MEMBERS = {"app": '"lib", "idna>=3"', "lib": '"certifi"', "other": '"six"'}
+MONOREPO_ROOTS = {
+    "poetry.lock": (
+        lambda root: run_tool("poetry", "poetry", "lock", cwd=root),
+        textwrap.dedent("""\
+        [project]
+        name = "mono"
+        version = "0.0.0"
+        requires-python = ">=3.9"
+
+        [tool.poetry]
+        package-mode = false
+
+        [tool.poetry.dependencies]
+        app = { path = "packages/app", develop = true }
+        lib = { path = "packages/lib", develop = true }
+        other = { path = "packages/other", develop = true }
+        """)
+        + SIMPLE_INDEX,
+    ),
+    "pdm.lock": (
+        lambda root: pdm("lock", cwd=root),
+        """\
+        [project]
+        name = "mono"
+        version = "0.0.0"
+        requires-python = ">=3.9"
+        dependencies = [
+            "app @ file:///${PROJECT_ROOT}/packages/app",
+            "lib @ file:///${PROJECT_ROOT}/packages/lib",
+            "other @ file:///${PROJECT_ROOT}/packages/other",
+        ]
+
+        [tool.pdm]
+        distribution = false
+        """,
+    ),
+}
+
+
+@pytest.mark.parametrize("lock", MONOREPO_ROOTS)
+def test_a_member_naming_a_root_poetry_or_pdm_lock_records_the_roots_whole_runtime_set(tmp_path, lock):
+    """Such a lock is the root project's: a member that names it records its siblings' packages too."""
+    command, pyproject = MONOREPO_ROOTS[lock]
+    root = Project(tmp_path / "mono")
+    root.write("pyproject.toml", pyproject)
+    # Poetry's virtualenv, if it makes one, in the tmp dir rather than the user's cache.
+    root.write("poetry.toml", "[virtualenvs]\nin-project = true\n")
+    for name, dependencies in MONOREPO_MEMBERS.items():
+        root.write(
+            f"packages/{name}/pyproject.toml",
+            f'{UNHOOKED}\n[project]\nname = "{name}"\nversion = "1.0.0"\nrequires-python = ">=3.9"\n'
+            f"dependencies = [{dependencies}]\n",
+        )
+        root.write(f"packages/{name}/{name}/__init__.py", "")
+    command(root.path)
+    root.git("init", "--quiet")
+
+    recorded = hook_with(root.path / "packages" / "app", lockfile=f"../../{lock}")._locked
+
+    assert recorded is not None
+    assert {package.name for package in recorded} == {"lib", "idna", "certifi", "other", "six"}

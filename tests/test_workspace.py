@@ -192,14 +192,10 @@ def test_the_expected_sets_hold_a_sibling_leave_out_the_dynamic_member_and_dev_t
 
 
 def test_an_extra_of_a_member_records_uv_export_package_extra(workspace):
-    project = Project(workspace / "packages" / "app")
-    hook = hook_with(project.path, extras=["cli"])
+    recorded = hook_with(workspace / "packages" / "app", extras=["cli"]).collect().dependencies
 
-    recorded = hook._locked
-
-    assert recorded is not None
-    assert_same_as(recorded, exported(workspace, "app", "cli"))
-    assert "click" in {package.name for package in recorded}
+    assert_same_as(as_locked(recorded), exported(workspace, "app", "cli"))
+    assert "click" in {name for name, *_ in recorded}
 
 
 def test_a_member_without_the_extra_records_no_extra(workspace):
@@ -209,9 +205,7 @@ def test_a_member_without_the_extra_records_no_extra(workspace):
 
 
 def test_an_excluded_project_reads_no_workspace_lock(workspace, capsys):
-    hook = Project(workspace / "packages" / "scratch").hook()
-
-    assert hook._locked is None
+    assert Project(workspace / "packages" / "scratch").collected().dependencies == ()
     said = [line for line in capsys.readouterr().err.splitlines() if "lock" in line]
     assert len(said) == 1 and said[0].startswith("hatch-buildinfo: no lock file ("), said
 
@@ -221,10 +215,9 @@ def test_the_workspace_lock_wins_over_a_lock_file_in_the_member_and_says_so(work
     shutil.copytree(workspace, copy)
     (copy / "packages" / "app" / "requirements.txt").write_text("idna==3.7\n", encoding="utf-8")
 
-    recorded = Project(copy / "packages" / "app").hook()._locked
+    recorded = Project(copy / "packages" / "app").collected().dependencies
 
-    assert recorded is not None
-    assert_same_as(recorded, exported(workspace, "app"))
+    assert_same_as(as_locked(recorded), exported(workspace, "app"))
     said = [line for line in capsys.readouterr().err.splitlines() if "requirements.txt" in line]
     assert said == [
         "hatch-buildinfo: reading ../../uv.lock, the lock of the uv workspace the project is a member of, "
@@ -236,7 +229,7 @@ def test_lockfile_may_name_the_workspace_lock_inside_the_worktree(workspace):
     hook = hook_with(workspace / "packages" / "app", lockfile="../../uv.lock")
 
     assert hook.config_lockfile == "../../uv.lock"
-    assert hook._locked == Project(workspace / "packages" / "app").hook()._locked
+    assert_same_as(as_locked(hook.collect().dependencies), exported(workspace, "app"))
 
 
 def test_lockfile_outside_the_worktree_is_refused_with_one_line(workspace):
@@ -274,9 +267,9 @@ def test_the_search_for_the_workspace_stops_at_the_top_of_the_git_worktree(works
     shutil.copytree(workspace, outer, ignore=shutil.ignore_patterns(".git"))
     app = Project(outer / "packages" / "app")
 
-    assert app.hook()._locked == Project(workspace / "packages" / "app").hook()._locked  # no git: up to `/`
+    assert_same_as(as_locked(app.collected().dependencies), exported(workspace, "app"))  # no git: up to `/`
     app.git("init", "--quiet", "--initial-branch=main")
-    assert app.hook()._locked is None
+    assert app.collected().dependencies == ()
 
 
 def test_lockfile_naming_a_root_requirements_file_records_all_of_it_or_refuses_an_unpinned_sibling(workspace, tmp_path):
@@ -286,8 +279,8 @@ def test_lockfile_naming_a_root_requirements_file_records_all_of_it_or_refuses_a
     (copy / "requirements.txt").write_text("certifi==2024.8.30\nidna==3.7\nsix==1.16.0\n", encoding="utf-8")
 
     # scratch needs idna alone, yet records all the file pins.
-    recorded = hook_with(copy / "packages" / "scratch", lockfile="../../requirements.txt")._locked
-    assert recorded == (Locked("certifi", "2024.8.30"), Locked("idna", "3.7"), Locked("six", "1.16.0"))
+    recorded = hook_with(copy / "packages" / "scratch", lockfile="../../requirements.txt").collect().dependencies
+    assert recorded == (("certifi", "2024.8.30"), ("idna", "3.7"), ("six", "1.16.0"))
     # app needs its sibling lib, which the file does not pin: one line says so.
     with pytest.raises(BuildInfoError) as raised:
         hook_with(copy / "packages" / "app", lockfile="../../requirements.txt").collect()
@@ -402,7 +395,6 @@ def test_a_member_naming_a_root_poetry_or_pdm_lock_records_the_roots_whole_runti
     command(root.path)
     root.git("init", "--quiet")
 
-    recorded = hook_with(root.path / "packages" / "app", lockfile=f"../../{lock}")._locked
+    recorded = hook_with(root.path / "packages" / "app", lockfile=f"../../{lock}").collect().dependencies
 
-    assert recorded is not None
-    assert {package.name for package in recorded} == {"lib", "idna", "certifi", "other", "six"}
+    assert {name for name, *_ in recorded} == {"lib", "idna", "certifi", "other", "six"}

@@ -225,6 +225,21 @@ def test_the_workspace_lock_wins_over_a_lock_file_in_the_member_and_says_so(work
     ]
 
 
+def test_a_member_of_a_workspace_without_a_lock_says_where_the_lock_belongs(workspace, tmp_path, capsys):
+    copy = tmp_path / "mono"
+    shutil.copytree(workspace, copy)
+    (copy / "uv.lock").unlink()
+
+    assert Project(copy / "packages" / "app").collected().dependencies == ()
+
+    said = [line for line in capsys.readouterr().err.splitlines() if "lock" in line]
+    assert len(said) == 1 and said[0].startswith("hatch-buildinfo: no lock file ("), said
+    assert said[0].endswith(
+        f", nor a uv.lock at the root of its uv workspace ({copy}: run `uv lock` there); "
+        "recording no dependencies and no SBOM"
+    )
+
+
 def test_lockfile_may_name_the_workspace_lock_inside_the_worktree(workspace):
     hook = hook_with(workspace / "packages" / "app", lockfile="../../uv.lock")
 

@@ -395,6 +395,8 @@ class BuildInfoBuildHook(BuildHookInterface):
             if not path.is_file():
                 raise BuildInfoError(self._option_error("lockfile", f"names no file: {self.config_lockfile!r}"))
         why = f"no lock file ({', '.join(locks.DETECT_ORDER)})"
+        if detected and self._uv_workspace is not None:
+            why += f", nor a uv.lock at the root of its uv workspace ({self._uv_workspace}: run `uv lock` there)"
         if path is not None:
             core = self.metadata.core
             project = locks.Project(
@@ -421,6 +423,15 @@ class BuildInfoBuildHook(BuildHookInterface):
         """The top of the git worktree that holds the project: the lock may lie anywhere inside it."""
         return git.worktree_top(self.root)
 
+    @cached_property
+    def _uv_workspace(self) -> Path | None:
+        """The root of the uv workspace the project is a member of; None outside one, or at its root."""
+        from .locks.workspace import uv_workspace_root
+
+        root = Path(self.root)
+        workspace = uv_workspace_root(root, self.metadata.config, self._worktree)
+        return None if workspace == root.resolve() else workspace
+
     def _detected_lock(self) -> Path | None:
         """The workspace root's uv.lock, in a member of a uv workspace; else the first lock file in the project root.
 
@@ -428,14 +439,11 @@ class BuildInfoBuildHook(BuildHookInterface):
         it, so that lock wins over a lock file in the member's directory, which the user can name
         in `lockfile` instead.
         """
-        from .locks.workspace import uv_workspace_root
-
         root = Path(self.root)
         own = locks.find_lock(root)
-        workspace = uv_workspace_root(root, self.metadata.config, self._worktree)
-        if workspace is None or workspace == root.resolve() or not (workspace / "uv.lock").is_file():
+        if self._uv_workspace is None or not (self._uv_workspace / "uv.lock").is_file():
             return own
-        lock = workspace / "uv.lock"
+        lock = self._uv_workspace / "uv.lock"
         if own is not None:
             self.app.display_info(
                 f"hatch-buildinfo: reading {os.path.relpath(lock, root)}, the lock of the uv workspace the project is "

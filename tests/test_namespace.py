@@ -13,7 +13,17 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import UV, Project, clean_environment, new_project, read_target, run, wheel_in, wheel_table
+from conftest import (
+    UV,
+    Project,
+    clean_environment,
+    new_project,
+    read_target,
+    run,
+    wheel_in,
+    wheel_table,
+    with_pyproject,
+)
 
 # Both portions as Google's and Azure's libraries lay them out: `src/company/` has no `__init__.py`.
 NAMESPACE_TABLE = 'packages = ["src/company"]'
@@ -107,10 +117,18 @@ def test_a_package_named_like_the_portion_inside_a_regular_package_changes_nothi
             "company-sdk-tools",
             ["src/company/sdk/auth/__init__.py", "src/company/sdk/models/__init__.py", "src/company/util/__init__.py"],
             NAMESPACE_TABLE,
-            "the wheel ships 3 packages in a namespace (src/company/sdk/auth, src/company/sdk/models, "
+            "the wheel ships 3 packages in namespace 'company' (src/company/sdk/auth, src/company/sdk/models, "
             "src/company/util), none in 'company/sdk/tools': name the project's portion, "
-            "e.g. 'src/company/sdk/_buildinfo.py'",
+            "e.g. 'src/company/sdk/tools/_buildinfo.py'",
             id="no-portion-of-the-name",
+        ),
+        pytest.param(  # opentelemetry-api's shape: its packages lie straight in the shared namespace
+            "company-api",
+            ["src/company/_logs/__init__.py", "src/company/trace/__init__.py"],
+            NAMESPACE_TABLE,
+            "the wheel ships 2 packages in namespace 'company' (src/company/_logs, src/company/trace), "
+            "none in 'company/api': name the project's portion, e.g. 'src/company/api/_buildinfo.py'",
+            id="packages-straight-in-the-namespace",
         ),
         pytest.param(
             "company-sdk",
@@ -130,6 +148,24 @@ def test_an_ambiguous_namespace_asks_for_path_naming_a_portion(tmp_path, capsys,
 
     assert aborted.value.code == 1
     assert capsys.readouterr().err.splitlines() == [f"Option `path` for build hook `buildinfo` is required: {line}"]
+
+
+def test_the_suggested_portion_builds_though_no_directory_holds_it_yet(tmp_path):
+    """`path` as the message suggests: the wheel ships the module in the project's new portion, `company/api/`."""
+    files = ["src/company/_logs/__init__.py", "src/company/trace/__init__.py"]
+    project = with_pyproject(
+        namespace_project(tmp_path / "demo", "company-api", files), in_hook='path = "src/company/api/_buildinfo.py"\n'
+    )
+    project.git("init", "--quiet")
+    project.commit()
+
+    wheel = wheel_in(project.build("wheel").outdir)
+
+    with zipfile.ZipFile(wheel) as archive:
+        assert "company/api/_buildinfo.py" in archive.namelist()
+        assert not [name for name in archive.namelist() if name.endswith("/__init__.py") and "/api/" in name]
+    assert read_target(str(wheel)).program == "company_api"
+    assert not (project.path / "src/company/api").exists()
 
 
 # Two distributions of one namespace, built for real and installed side by side.

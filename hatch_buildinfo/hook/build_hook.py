@@ -86,8 +86,9 @@ class BuildInfoBuildHook(BuildHookInterface):
         """
         files = self._wheel_files()
         name = normalize_name(self.metadata.name)
-        dotted = name.replace("-", "/")
-        if f"{name.split('-')[0]}/__init__.py" not in {shipped for _, shipped in files}:
+        namespace = name.split("-")[0]
+        in_namespace = f"{namespace}/__init__.py" not in {shipped for _, shipped in files}
+        if in_namespace:
             for portion in _portions(name):
                 homes = sorted({home for file in files for home in [_source_of(portion, *file)] if home is not None})
                 if len(homes) == 1:
@@ -98,19 +99,20 @@ class BuildInfoBuildHook(BuildHookInterface):
                     raise self._path_required(problem, homes[0])
         package = name.replace("-", "_")
         candidates = _top_level_packages(files)
-        sources = [source for source, _ in candidates]
-        named = [source for source in sources if source.rsplit("/", 1)[-1] == package]
+        named = [source for source in candidates if source.rsplit("/", 1)[-1] == package]
         if len(candidates) == 1 or len(named) == 1:
-            return f"{(named or sources)[0]}/{DEFAULT_MODULE}.py"
+            return f"{(named or candidates)[0]}/{DEFAULT_MODULE}.py"
         if not candidates:
             raise self._path_required(f"the wheel ships no package (none named `{package}`) to hold the module")
         shipped = f"the wheel ships {len(candidates)} packages"
-        # In a namespace, the home to suggest is a portion of it, not one of the packages a portion holds.
-        portions = _namespace_portions(candidates, dotted)
-        if portions:
-            problem = f"{shipped} in a namespace ({', '.join(sources)}), none in {dotted!r}"
-            raise self._path_required(f"{problem}: name the project's portion", portions[0])
-        raise self._path_required(f"{shipped} ({', '.join(sources)}): name one", sources[0])
+        roots = sorted({root for file in files for root in [_source_of(namespace, *file)] if root is not None})
+        if in_namespace and roots:
+            # The project's own portion, though no directory holds it yet: a neighbour's subpackage is no home, and
+            # the portion is where `build_info("company.sdk")` looks.
+            portion = name.replace("-", "/")
+            problem = f"{shipped} in namespace {namespace!r} ({', '.join(candidates)}), none in {portion!r}"
+            raise self._path_required(f"{problem}: name the project's portion", roots[0] + portion[len(namespace) :])
+        raise self._path_required(f"{shipped} ({', '.join(candidates)}): name one", candidates[0])
 
     def _path_required(self, problem: str, example: str | None = None) -> BuildInfoError:
         """Option `path` is required: `problem`, and the module's path in directory `example` as the fix."""
@@ -464,16 +466,11 @@ class BuildInfoBuildHook(BuildHookInterface):
         return found
 
 
-def _top_level_packages(files: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """The top-level packages among the wheel's files, each its project-relative path and its path in the wheel:
-    the first directory down with an `__init__.py` is a package (namespaces have none)."""
-    packages = {
-        (posixpath.dirname(source), posixpath.dirname(shipped))
-        for source, shipped in files
-        if posixpath.basename(source) == "__init__.py"
-    }
-    sources = {source for source, _ in packages}
-    return sorted(package for package in packages if package[0] and posixpath.dirname(package[0]) not in sources)
+def _top_level_packages(files: list[tuple[str, str]]) -> list[str]:
+    """The top-level packages among the wheel's files, project-relative: the first directory down with an
+    `__init__.py` is a package (namespaces have none)."""
+    packages = {posixpath.dirname(source) for source, _ in files if posixpath.basename(source) == "__init__.py"}
+    return sorted(package for package in packages if package and posixpath.dirname(package) not in packages)
 
 
 def _portions(name: str) -> list[str]:
@@ -481,26 +478,6 @@ def _portions(name: str) -> list[str]:
     gives company/sdk/core, then company/sdk_core; a name of one part is no portion of a namespace."""
     parts = name.split("-")
     return ["/".join([*parts[:depth], "_".join(parts[depth:])]) for depth in range(len(parts) - 1, 0, -1)]
-
-
-def _namespace_portions(packages: list[tuple[str, str]], portion: str) -> list[str]:
-    """The namespace portions that hold `packages`, project-relative, the one most like `portion` first.
-
-    A package below a directory without `__init__.py` lies in a namespace. Its portion is the directory as deep
-    as it agrees with the project's `portion` (`company/sdk`), and at least one below the namespace's root.
-    """
-    wanted = portion.split("/")
-    agreement: dict[str, int] = {}
-    for source, shipped in packages:
-        parts = shipped.split("/")
-        if len(parts) < 2:
-            continue
-        pairs = list(zip(parts, wanted))
-        agreed = next((depth for depth, (have, want) in enumerate(pairs) if have != want), len(pairs))
-        home = _source_of("/".join(parts[: max(2, agreed)]), source, shipped)
-        if home is not None:
-            agreement[home] = max(agreed, agreement.get(home, 0))
-    return sorted(agreement, key=lambda home: (-agreement[home], home))
 
 
 def _source_of(directory: str, source: str, shipped: str) -> str | None:

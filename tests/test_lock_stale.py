@@ -26,9 +26,12 @@ from test_lock_uv import locked, uv
 
 WARNING = "hatch-buildinfo: warning:"
 POETRY, _, POETRY_PYPROJECT, _ = POETRIES["poetry-2"]
-# The sample project with its marker spelled as users write it; uv writes `python_full_version < '3.11'`.
+# The sample project with markers spelled as users write them; uv writes each otherwise (see uv_project).
+SPELLED = (
+    "\"idna; python_version<'3.11'\", \"six; python_version <= '3.12' and os_name == 'nt' or python_version == '3.13'\""
+)
 UV_PYPROJECT = SAMPLE_PYPROJECT.replace(
-    "\"colorama; sys_platform == 'win32'\"", "\"colorama; sys_platform == 'win32'\", \"idna; python_version<'3.11'\""
+    "\"colorama; sys_platform == 'win32'\"", f"\"colorama; sys_platform == 'win32'\", {SPELLED}"
 )
 
 
@@ -95,8 +98,11 @@ def assert_verdict(warning: str | None, fresh: bool, says: str) -> None:
 @pytest.fixture(scope="module")
 def uv_project(tmp_path_factory) -> Path:
     project = locked(tmp_path_factory.mktemp("uv-stale") / "demo", UV_PYPROJECT)
-    # The case the marker test needs: the lock spells the marker otherwise than pyproject.toml.
-    assert "python_full_version < '3.11'" in (project / "uv.lock").read_text(encoding="utf-8")
+    # What the marker cases need: the lock spells each marker otherwise than pyproject.toml.
+    lock = (project / "uv.lock").read_text(encoding="utf-8")
+    assert "marker = \"python_full_version < '3.11'\"" in lock
+    assert "python_full_version == '3.13.*' or (python_full_version < '3.13' and os_name == 'nt')" in lock
+    assert "python_version" not in lock
     return project
 
 

@@ -24,6 +24,9 @@ from test_lock_pipfile import pipenv, pipenv_project  # noqa: F401  # the fixtur
 from test_lock_poetry import POETRIES, SIMPLE_INDEX
 from test_lock_uv import locked, uv
 
+from hatch_buildinfo.hook.locks import Project as LockProject
+from hatch_buildinfo.hook.locks import stale
+
 WARNING = "hatch-buildinfo: warning:"
 POETRY, _, POETRY_PYPROJECT, _ = POETRIES["poetry-2"]
 # The sample project with markers spelled as users write them; uv writes each otherwise (see uv_project).
@@ -289,3 +292,31 @@ def test_require_lock_fails_the_build_with_that_one_line(uv_project, tmp_path):
     assert line.endswith(f"Build hook `buildinfo`: {project.path / 'uv.lock'} {STALE_UV} (`require-lock` is true)")
     assert "Traceback" not in output, output
     assert not list(result.outdir.glob("*.whl"))
+
+
+# Markers uv could write for one a user wrote: the same where they hold in the same environments
+
+
+@pytest.mark.parametrize(
+    ("declared", "recorded", "same"),
+    [
+        ("python_version <= '3.12'", "python_full_version < '3.13'", True),
+        ("python_version <= '3.12'", "python_full_version < '3.12'", False),
+        ("python_version > '3.9'", "python_full_version >= '3.10'", True),
+        ("python_version > '3.9'", "python_full_version > '3.9'", False),
+        ("python_full_version ~= '3.8.1'", "python_full_version >= '3.8.1' and python_full_version < '3.9'", True),
+        ("sys_platform == 'win32' and os_name == 'nt'", "os_name == 'nt' and sys_platform == 'win32'", True),
+        ("sys_platform == 'win32' or os_name == 'nt'", "os_name == 'nt' and sys_platform == 'win32'", False),
+        ("'linux' in sys_platform", "sys_platform == 'linux'", False),
+    ],
+)
+def test_markers_compare_by_meaning(declared, recorded, same, tmp_path):
+    lock = tmp_path / "uv.lock"
+    lock.write_text(
+        'version = 1\nrequires-python = ">=3.9"\n\n[[package]]\nname = "demo-pkg"\nversion = "1.2.3"\n'
+        'source = { editable = "." }\n\n[package.metadata]\n'
+        f'requires-dist = [{{ name = "idna", marker = "{recorded}" }}]\n',
+        encoding="utf-8",
+    )
+    project = LockProject("demo-pkg", (f"idna; {declared}",), root=tmp_path)
+    assert (stale(lock, project) is None) is same

@@ -37,13 +37,14 @@ from __future__ import annotations
 import itertools
 import re
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-from ...markers import Comparison, Node, Value, Variable, environment, evaluate, parse
+from ...markers import And, Comparison, Node, Or, Value, Variable, environment, evaluate, parse
 from . import Locked, LockError, Project, file_hashes, load_toml, normalize_name, one_line
 from .selection import settle
 
@@ -295,9 +296,10 @@ def _text(dnf: frozenset) -> str | None:
 _Requirement = tuple[str, frozenset, SpecifierSet, "Node | None"]
 # Where a version's truth under a comparison can change: a release's first (up to) three numbers.
 _RELEASE = re.compile(r"\d+(?:\.\d+){0,2}")
-# A value no marker names: every string comparison the other values do not decide.
+# A value no marker names: it stands for every value that none of the named ones is.
 _OTHER = "\x00other"
-# More environments than this and markers compare as text.
+# Markers that name so many values that more environments than this would tell them apart are the
+# same only when written alike.
 _MOST_ENVIRONMENTS = 4096
 
 
@@ -309,7 +311,10 @@ def stale(path: Path, project: Project) -> str | None:
     declared = [(text, _declared(text, None)) for text in project.dependencies]
     for extra, needs in project.optional_dependencies.items():
         declared += [(f"{text} (extra {extra})", _declared(text, normalize_name(extra))) for text in needs]
-    recorded = [(_recorded_text(entry), _recorded(path, root.name, entry)) for entry in root.requires_dist]
+    recorded = []
+    for entry in root.requires_dist:
+        requirement = _recorded(path, root.name, entry)  # checked first: _recorded_text trusts its shape
+        recorded.append((_recorded_text(entry), requirement))
     lacks = [text for text, requirement in declared if not _has(requirement, [r for _, r in recorded])]
     undeclared = [text for text, requirement in recorded if not _has(requirement, [r for _, r in declared])]
     extras = {normalize_name(name) for name in project.optional_dependencies}
@@ -347,9 +352,7 @@ def _recorded(path: Path, entry: str, table: object) -> _Requirement:
         raise LockError(path, f"requires-dist entry {table!r}: {one_line(error)}", entry=entry) from None
 
 
-def _recorded_text(table: object) -> str:
-    if not isinstance(table, dict):
-        return repr(table)
+def _recorded_text(table: dict) -> str:
     extras = f"[{','.join(table['extras'])}]" if table.get("extras") else ""
     marker = f"; {table['marker']}" if table.get("marker") else ""
     return f"{table.get('name')}{extras}{table.get('specifier', '')}{marker}"
@@ -378,36 +381,45 @@ def _same_marker(left: Node | None, right: Node | None) -> bool:
     for node in (left, right):
         for variable, value in _comparisons(node):
             values.setdefault("python_full_version" if variable == "python_version" else variable, set()).add(value)
-    axes = {name: sorted(_candidates(name, named)) for name, named in values.items()}
+    base = environment()
+    # A Python's version that names no release still has a value: this interpreter's.
+    axes = {name: sorted(_candidates(name, named) or {base[name]}) for name, named in values.items()}
     count = 1
     for candidates in axes.values():
         count *= len(candidates)
     if count > _MOST_ENVIRONMENTS:
         return False
-    base = environment()
     for chosen in itertools.product(*axes.values()):
         env = {**base, **dict(zip(axes, chosen))}
         if "python_full_version" in axes:
             env["python_version"] = ".".join(env["python_full_version"].split(".")[:2])
-        if evaluate(left, env) != evaluate(right, env):
+        try:
+            if evaluate(left, env) != evaluate(right, env):
+                return False
+        except ValueError:  # a comparison packaging leaves undefined (`os_name ~= "posix"`): not the same
             return False
     return True
 
 
-def _comparisons(node: Node):
+def _comparisons(node: Node) -> Iterator[tuple[str, str]]:
     """Each (variable, value) a marker compares."""
     if isinstance(node, Comparison):
         variable, value = (node.left, node.right) if isinstance(node.left, Variable) else (node.right, node.left)
         if isinstance(variable, Variable) and isinstance(value, Value):
             yield variable.name, value.value
         return
-    for term in node.terms:  # type: ignore[attr-defined]  # an And or an Or
+    if not isinstance(node, (And, Or)):
+        raise TypeError(f"unexpected marker node {node!r}")
+    for term in node.terms:
         yield from _comparisons(term)
 
 
 def _candidates(variable: str, named: set[str]) -> set[str]:
-    """The values named and one none names; for a Python's version, the releases at and around each one named."""
-    found = set() if variable == "python_full_version" else set(named) | {_OTHER}
+    """The values named, one none names, and one holding each named one (for `in`); releases around a release named.
+
+    For a Python's version, only the releases: it has no other values.
+    """
+    found = set() if variable == "python_full_version" else {_OTHER, *named, *(value + _OTHER for value in named)}
     for value in named:
         release = _RELEASE.match(value)
         if release is None:

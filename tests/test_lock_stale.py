@@ -289,7 +289,7 @@ def test_require_lock_fails_the_build_with_that_one_line(uv_project, tmp_path):
     assert result.returncode != 0
     output = result.stdout + result.stderr
     (line,) = [line for line in output.splitlines() if "is stale" in line]
-    assert line.endswith(f"Build hook `buildinfo`: {project.path / 'uv.lock'} {STALE_UV} (`require-lock` is true)")
+    assert line.endswith(f"Build hook `buildinfo`: {project.path / 'uv.lock'} {STALE_UV}, and `require-lock` is true")
     assert "Traceback" not in output, output
     assert not list(result.outdir.glob("*.whl"))
 

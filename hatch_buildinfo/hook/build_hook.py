@@ -380,7 +380,7 @@ class BuildInfoBuildHook(BuildHookInterface):
                 # Checked once the lock reads, so that a malformed lock gets its one error line alone.
                 stale = locks.stale(path, project)
                 if stale and self.config_require_lock:
-                    raise BuildInfoError(f"Build hook `{self.PLUGIN_NAME}`: {stale} (`require-lock` is true)")
+                    raise BuildInfoError(f"Build hook `{self.PLUGIN_NAME}`: {stale}, and `require-lock` is true")
                 if stale:
                     self.app.display_warning(f"hatch-buildinfo: warning: {stale}; recording it as it is")
                 return found

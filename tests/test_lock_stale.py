@@ -204,21 +204,24 @@ CHECKS = {
         "poetry.lock",
         lambda project: run_tool(POETRY, "poetry", "check", "--lock", cwd=project),
         "changed significantly since poetry.lock was last generated",
-        "its content-hash is not that of pyproject.toml (its dependencies changed); lock again with `poetry lock`",
+        "its content-hash is not that of pyproject.toml's dependencies, sources and requires-python;"
+        " lock again with `poetry lock`",
     ),
     "pdm": (
         "pdm_project",
         "pdm.lock",
         lambda project: pdm("lock", "--check", "-v", cwd=project),
         "out of date",
-        "its content_hash is not that of pyproject.toml (its dependencies changed); lock again with `pdm lock`",
+        "its content_hash is not that of pyproject.toml's dependencies, sources, requires-python and resolution;"
+        " lock again with `pdm lock`",
     ),
     "pipenv": (
         "pipenv_locked",
         "Pipfile.lock",
         lambda project: pipenv("verify", cwd=project),
         "out-of-date",
-        "its _meta hash is not that of the Pipfile beside it (its packages changed); lock again with `pipenv lock`",
+        "its _meta hash is not that of the packages, sources and requires of the Pipfile beside it;"
+        " lock again with `pipenv lock`",
     ),
 }
 CASES = [

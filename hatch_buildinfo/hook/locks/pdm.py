@@ -91,7 +91,11 @@ def stale(path: Path, project: Project) -> str | None:
         fresh = json_digest(_hashed_content(pyproject), algorithm)
     except ValueError:
         raise LockError(path, f"an unknown hash algorithm: {recorded!r}", entry="[metadata] content_hash") from None
-    return None if fresh == digest else "its content_hash is not that of pyproject.toml (its dependencies changed)"
+    return (
+        None
+        if fresh == digest
+        else "its content_hash is not that of pyproject.toml's dependencies, sources, requires-python and resolution"
+    )
 
 
 def _hashed_content(pyproject: dict) -> dict:

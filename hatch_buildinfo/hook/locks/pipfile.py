@@ -89,7 +89,7 @@ def stale(path: Path, project: Project) -> str | None:
             content[category] = _canonical(pipfile, category, table)
     if json_digest(content, separators=(",", ":")) == recorded:
         return None
-    return "its _meta hash is not that of the Pipfile beside it (its packages changed)"
+    return "its _meta hash is not that of the packages, sources and requires of the Pipfile beside it"
 
 
 def _canonical(pipfile: Path, category: str, section: object) -> dict:

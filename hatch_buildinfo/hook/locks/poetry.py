@@ -86,7 +86,7 @@ def stale(path: Path, project: Project) -> str | None:
         return None
     if _written_before_groups_were_hashed(path) and recorded == _content_hash(pyproject, with_groups=False):
         return None
-    return "its content-hash is not that of pyproject.toml (its dependencies changed)"
+    return "its content-hash is not that of pyproject.toml's dependencies, sources and requires-python"
 
 
 def _content_hash(pyproject: dict, with_groups: bool) -> str:

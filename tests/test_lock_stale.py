@@ -261,6 +261,16 @@ def test_verdict_is_the_tools_own(tool, edit, fresh, request, tmp_path, capsys):
     assert_verdict(warning, fresh, says)
 
 
+def test_a_pipfile_without_sources_is_not_checked(pipenv_locked, tmp_path, capsys):
+    # pipenv hashes such a Pipfile with the indexes of the pip configuration of the machine it runs
+    # on, which no file of the project records: the hook cannot tell, so it says nothing, though
+    # here (the lock was made with a [[source]]) pipenv says the lock is out of date.
+    without = in_pipfile(re.search(r"\[\[source\]\]\n(?:.+\n)+\n", (pipenv_locked / "Pipfile").read_text())[0], "")
+    assert judged(pipenv_locked, without, "Pipfile.lock", tmp_path, capsys) is None
+    assert "[[source]]" not in (tmp_path / "project" / "Pipfile").read_text()
+    assert tool_says_fresh(lambda: pipenv("verify", cwd=tmp_path / "project"), "out-of-date") is False
+
+
 # Under a real frontend
 
 

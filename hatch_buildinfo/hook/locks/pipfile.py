@@ -10,7 +10,8 @@ pulls in is then already in `default`.
 
 The lock is stale when its `_meta.hash.sha256` is not the hash of the Pipfile beside it (pipenv's
 own rule: the lock of `Pipfile` is `Pipfile.lock`) as pipenv computes it
-(`Pipfile.calculate_hash`): what `pipenv verify` reports.
+(`Pipfile.calculate_hash`): what `pipenv verify` reports. A Pipfile without `[[source]]` is not
+checked: pipenv hashes it with the indexes of the pip configuration of the machine that locks.
 """
 
 from __future__ import annotations
@@ -76,11 +77,12 @@ def stale(path: Path, project: Project) -> str | None:
     if not isinstance(recorded, str):
         return "it records no _meta hash sha256"
     data = load_toml(pipfile)
-    # A Pipfile without [[source]] is hashed with pipenv's default source, which pipenv also
-    # writes into the lock's _meta sources: take it from there.
-    sources = data["source"] if "source" in data else meta.get("sources", [])
+    if "source" not in data:
+        # pipenv then hashes the indexes of the machine's pip configuration (or its own default),
+        # which no file here records.
+        return None
     content: dict[str, object] = {
-        "_meta": {"sources": sources, "requires": data.get("requires", {})},
+        "_meta": {"sources": data["source"], "requires": data.get("requires", {})},
         "default": _canonical(pipfile, "packages", data.get("packages", {})),
         "develop": _canonical(pipfile, "dev-packages", data.get("dev-packages", {})),
     }

@@ -68,7 +68,7 @@ def read(path: Path, project: Project) -> list[Locked]:
 def stale(path: Path, project: Project) -> str | None:
     """Why `pipenv verify` would say the lock is out of date for the Pipfile beside it, or None."""
     pipfile = path.with_name("Pipfile")
-    if not pipfile.is_file():
+    if project.root is None or not pipfile.is_file():
         return None
     meta = _load(path).get("_meta")
     meta = meta if isinstance(meta, dict) else {}

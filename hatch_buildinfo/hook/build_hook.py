@@ -407,13 +407,22 @@ class BuildInfoBuildHook(BuildHookInterface):
                 optional_dependencies={extra: tuple(needs) for extra, needs in core.optional_dependencies.items()},
                 extras=self.config_extras,
                 detected=detected,
+                root=root,
             )
             try:
-                return self._read_lock(path, project)
+                found = self._read_lock(path, project)
             except locks.NotARuntimeLock as error:
                 if not detected:
                     raise
                 why = f"{error}, so it is not read as the runtime lock (name that with option `lockfile`)"
+            else:
+                # Checked once the lock reads, so that a malformed lock gets its one error line alone.
+                stale = locks.stale(path, project)
+                if stale and self.config_require_lock:
+                    raise BuildInfoError(f"Build hook `{self.PLUGIN_NAME}`: {stale}, and `require-lock` is true")
+                if stale:
+                    self.app.display_warning(f"hatch-buildinfo: warning: {stale}; recording it as it is")
+                return found
         if self.config_require_lock:
             raise BuildInfoError(f"Build hook `{self.PLUGIN_NAME}`: {why}, and `require-lock` is true")
         recording = "no dependencies and no SBOM" if self.config_sbom else "no dependencies"

@@ -5,10 +5,16 @@ project runs with. This module picks the reader and makes every answer alike: na
 normalised (PEP 503), markers normalised, the project itself left out, sorted, no repeats.
 Where the format records them, each package also carries the hashes of the artifacts the lock
 lists for it and the names of the packages it depends on in the lock's graph.
+
+A reader module whose tool keeps a fingerprint of what it locked also has a `stale(path, project)`
+that says, as that tool would, what no longer matches the project (None when nothing), and a
+`LOCK_COMMAND` that locks again; `stale` here dispatches to it.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 from collections.abc import Iterable
@@ -83,6 +89,9 @@ class Project:
     # The lock was found by auto-detection, not named in `lockfile`: a file that installs the
     # project itself is then a development file, not a lock of what the project runs with.
     detected: bool = False
+    # The project's directory, which holds its pyproject.toml: a lock may lie elsewhere (a uv
+    # workspace's root). None: the lock is not checked against the project.
+    root: Path | None = None
 
 
 def load_toml(path: Path) -> dict:
@@ -101,6 +110,17 @@ def load_toml(path: Path) -> dict:
         raise LockError(path, f"cannot be read: {error.strerror or error}") from None
     except ValueError as error:  # either parser's TOMLDecodeError, bad UTF-8, an integer too long to convert
         raise LockError(path, f"not valid TOML: {one_line(error)}") from None
+
+
+def pyproject_of(project: Project) -> dict | None:
+    """The project's pyproject.toml as TOML data; None when the project's directory is not known."""
+    return None if project.root is None else load_toml(project.root / "pyproject.toml")
+
+
+def json_digest(data: object, algorithm: str = "sha256", separators: tuple[str, str] | None = None) -> str:
+    """The hex digest of `data` as JSON with sorted keys: how Poetry, pdm and pipenv fingerprint what they lock."""
+    text = json.dumps(data, sort_keys=True, separators=separators)
+    return hashlib.new(algorithm, text.encode("utf-8")).hexdigest()
 
 
 def checked_hashes(path: os.PathLike | str, entry: str, hashes: Iterable[object]) -> tuple[str, ...]:
@@ -175,6 +195,23 @@ def read_lock(path: Path, project: Project) -> tuple[Locked, ...]:
             key=lambda package: (package.name, package.version, package.marker or ""),
         )
     )
+
+
+def stale(path: Path, project: Project) -> str | None:
+    """One line naming the lock at `path`, what in it no longer matches the project, and the tool's fix.
+
+    None when it matches, or when its format keeps no fingerprint of what was locked.
+    """
+    reader = reader_for(path)
+    if reader is None:
+        return None
+    module = import_module(f"{__name__}.{reader}")
+    if not hasattr(module, "stale"):  # pylock.toml and requirements files keep no fingerprint
+        return None
+    changed = module.stale(path, project)
+    if changed is None:
+        return None
+    return f"{os.fspath(path)} is stale: {changed}; lock again with `{module.LOCK_COMMAND}`"
 
 
 def _normalized_marker(path: Path, entry: str, marker: str | None) -> str | None:

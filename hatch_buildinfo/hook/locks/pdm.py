@@ -11,6 +11,11 @@ Each package's hashes are those of its `files`; it requires the packages its `de
 
 Per-package groups and markers exist only with pdm's `inherit_metadata` lock strategy, the default
 since pdm 2.11; a lock made without it cannot tell runtime from development packages and is refused.
+
+The lock is stale when its `[metadata] content_hash` is not the hash of pyproject.toml's relevant
+content as pdm computes it (`PyProject.content_hash`): what `pdm lock --check` reports. A lock that
+records `lock_inputs` (pdm's opt-in `lock_inputs` resolution setting) is checked by pdm against
+those instead, which this reader does not do.
 """
 
 from __future__ import annotations
@@ -18,9 +23,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from . import Locked, LockError, Project, file_hashes, load_toml, normalize_name
+from . import Locked, LockError, Project, file_hashes, json_digest, load_toml, normalize_name, pyproject_of
 
 DEFAULT_GROUP = "default"
+LOCK_COMMAND = "pdm lock"
+# pdm's own normal form of a dependency group's name (pdm.utils.normalize_name), which its hash uses.
+_PDM_NAME = re.compile(r"[^A-Za-z0-9]+")
 # The name a PEP 508 requirement string starts with.
 _NAME = re.compile(r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")
 
@@ -67,6 +75,46 @@ def read(path: Path, project: Project) -> list[Locked]:
         hashes = file_hashes(path, name, "files", package.get("files", []))
         found.append(Locked(name, version, marker or None, hashes, _requires(path, name, package)))
     return found
+
+
+def stale(path: Path, project: Project) -> str | None:
+    """Why `pdm lock --check` would say the lock is out of date for the project's pyproject.toml, or None."""
+    pyproject = pyproject_of(project)
+    metadata = load_toml(path).get("metadata")
+    if pyproject is None or not isinstance(metadata, dict) or "lock_inputs" in metadata:
+        return None
+    recorded = metadata.get("content_hash")
+    algorithm, _, digest = recorded.partition(":") if isinstance(recorded, str) else ("", "", "")
+    if not digest:
+        return "it records no [metadata] content_hash"
+    try:
+        fresh = json_digest(_hashed_content(pyproject), algorithm)
+    except ValueError:
+        raise LockError(path, f"an unknown hash algorithm: {recorded!r}", entry="[metadata] content_hash") from None
+    return (
+        None
+        if fresh == digest
+        else "its content_hash is not that of pyproject.toml's dependencies, sources, requires-python and resolution"
+    )
+
+
+def _hashed_content(pyproject: dict) -> dict:
+    """What of pyproject.toml pdm hashes: dependencies of every kind, requires-python, sources, resolution."""
+    metadata = pyproject.get("project", {})
+    settings = pyproject.get("tool", {}).get("pdm", {})
+    groups: dict[str, list] = {}
+    for group, needs in pyproject.get("dependency-groups", {}).items():
+        groups[_PDM_NAME.sub("-", group).lower()] = list(needs)
+    for group, needs in settings.get("dev-dependencies", {}).items():
+        groups.setdefault(_PDM_NAME.sub("-", group).lower(), []).extend(needs)
+    return {
+        "sources": settings.get("source", []),
+        "dependencies": metadata.get("dependencies", []),
+        "dev-dependencies": groups,
+        "optional-dependencies": metadata.get("optional-dependencies", {}),
+        "requires-python": metadata.get("requires-python", ""),
+        "resolution": settings.get("resolution", {}),
+    }
 
 
 def _requires(path: Path, name: str, package: dict) -> tuple[str, ...]:

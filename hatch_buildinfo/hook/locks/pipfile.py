@@ -7,6 +7,11 @@ and the `hashes` of its artifacts; the lock records no dependency graph.
 Pipfile has no notion of the project's extras, so `project.extras` is ignored: a Pipfile that wants
 an extra names it in [packages] (e.g. `demo-pkg = {path = ".", extras = ["cli"]}`), and what it
 pulls in is then already in `default`.
+
+The lock is stale when its `_meta.hash.sha256` is not the hash of the Pipfile beside it (pipenv's
+own rule: the lock of `Pipfile` is `Pipfile.lock`) as pipenv computes it
+(`Pipfile.calculate_hash`): what `pipenv verify` reports. A Pipfile without `[[source]]` is not
+checked: pipenv hashes it with the indexes of the pip configuration of the machine that locks.
 """
 
 from __future__ import annotations
@@ -14,11 +19,25 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from . import Locked, LockError, Project, checked_hashes, normalize_name
+from . import Locked, LockError, Project, checked_hashes, json_digest, load_toml, normalize_name
 
 SPEC = 6
 RUNTIME_SECTION = "default"
 VCS_KEYS = ("git", "hg", "svn", "bzr")
+LOCK_COMMAND = "pipenv lock"
+# The Pipfile's tables that are not package categories; pipenv hashes its [packages] and
+# [dev-packages] as `default` and `develop`, and every other category under its own name.
+_NOT_CATEGORIES = {
+    "source",
+    "packages",
+    "dev-packages",
+    "requires",
+    "scripts",
+    "pipfile",
+    "pipenv",
+    "default",
+    "develop",
+}
 
 
 def read(path: Path, project: Project) -> list[Locked]:
@@ -44,6 +63,42 @@ def read(path: Path, project: Project) -> list[Locked]:
         version = _pinned_version(path, name, entry)
         found.append(Locked(name, version, _marker(path, name, entry), _hashes(path, name, entry)))
     return found
+
+
+def stale(path: Path, project: Project) -> str | None:
+    """Why `pipenv verify` would say the lock is out of date for the Pipfile beside it, or None."""
+    pipfile = path.with_name("Pipfile")
+    if project.root is None or not pipfile.is_file():
+        return None
+    meta = _load(path).get("_meta")
+    meta = meta if isinstance(meta, dict) else {}
+    recorded = meta.get("hash")
+    recorded = recorded.get("sha256") if isinstance(recorded, dict) else None
+    if not isinstance(recorded, str):
+        return "it records no _meta hash sha256"
+    data = load_toml(pipfile)
+    if "source" not in data:
+        # pipenv then hashes the indexes of the machine's pip configuration (or its own default),
+        # which no file here records.
+        return None
+    content: dict[str, object] = {
+        "_meta": {"sources": data["source"], "requires": data.get("requires", {})},
+        "default": _canonical(pipfile, "packages", data.get("packages", {})),
+        "develop": _canonical(pipfile, "dev-packages", data.get("dev-packages", {})),
+    }
+    for category, table in data.items():
+        if category not in _NOT_CATEGORIES:
+            content[category] = _canonical(pipfile, category, table)
+    if json_digest(content, separators=(",", ":")) == recorded:
+        return None
+    return "its _meta hash is not that of the packages, sources and requires of the Pipfile beside it"
+
+
+def _canonical(pipfile: Path, category: str, section: object) -> dict:
+    """A Pipfile category with each package's name in PEP 503 form, as pipenv hashes it."""
+    if not isinstance(section, dict):
+        raise LockError(pipfile, f"not a table of packages: {section!r}", entry=f"[{category}]")
+    return {normalize_name(name): value for name, value in section.items()}
 
 
 def _load(path: Path) -> dict:

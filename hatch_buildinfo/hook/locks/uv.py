@@ -26,19 +26,34 @@ path in the workspace (`source = { editable = "packages/a" }`), so a member's lo
 the member's own entry the same way. A source tree with a dynamic version (a workspace member, say)
 has no `version` in the lock: it is walked through, but there is no version to record for it, and
 a LeftOut warning names it.
+
+The lock is stale when the project's entry records, in `[package.metadata]`, other runtime
+requirements (`requires-dist`, optional dependencies under `extra == '…'`) or extras
+(`provides-extras`) than pyproject.toml declares. Requirements compare as packaging reads them and
+markers by what they mean: uv writes `python_version < '3.11'` as `python_full_version < '3.11'`
+and reorders terms. Dependency groups (`requires-dev`) are left out, as they never reach the
+runtime set, though `uv lock --check` counts them; so are `[tool.uv.sources]` and direct URLs.
 """
 
 from __future__ import annotations
 
+import itertools
+import re
 import warnings
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import LeftOut, Locked, LockError, Project, file_hashes, load_toml, normalize_name
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+from ...markers import And, Comparison, Node, Or, Value, Variable, environment, evaluate, parse
+from . import LeftOut, Locked, LockError, Project, file_hashes, load_toml, normalize_name, one_line
 from .selection import settle
 
 SUPPORTED_VERSIONS = (1,)
+LOCK_COMMAND = "uv lock"
 # Sources whose entry may have no version: source trees with a dynamic version.
 _SOURCE_TREES = ("editable", "virtual", "directory")
 _OWN_SOURCES = ("editable", "virtual")
@@ -51,11 +66,7 @@ _FALSE: frozenset = frozenset()
 
 def read(path: Path, project: Project) -> list[Locked]:
     """The packages the project runs with, each with the marker under which it is installed."""
-    lock = _load(path)
-    packages = _packages(path, lock)
-    by_name: dict[str, list[_Package]] = {}
-    for package in packages:
-        by_name.setdefault(package.name, []).append(package)
+    by_name = _by_name(path)
     root = _root(path, project, by_name)
     extras = {normalize_name(extra) for extra in project.extras}
     for extra in sorted(extras - set(root.optional)):
@@ -83,6 +94,14 @@ def read(path: Path, project: Project) -> list[Locked]:
 # The lock's entries
 
 
+def _by_name(path: Path) -> dict[str, list[_Package]]:
+    """The lock's packages by name; a name lists more than one in a fork."""
+    by_name: dict[str, list[_Package]] = {}
+    for package in _packages(path, _load(path)):
+        by_name.setdefault(package.name, []).append(package)
+    return by_name
+
+
 @dataclass(eq=False)
 class _Package:
     name: str
@@ -91,6 +110,7 @@ class _Package:
     dependencies: list = field(default_factory=list)
     optional: dict = field(default_factory=dict)
     provides_extras: frozenset | None = None
+    requires_dist: list = field(default_factory=list)
     hashes: tuple[str, ...] = ()
     # The resolved edges of each node of this package: None for its dependencies, else an extra.
     edges: dict = field(default_factory=dict)
@@ -133,7 +153,9 @@ def _packages(path: Path, lock: dict) -> list[_Package]:
         hashes = file_hashes(path, name, "sdist", [] if sdist is None else [sdist])
         hashes += file_hashes(path, name, "wheels", entry.get("wheels", []))
         metadata = entry.get("metadata", {})
-        provides = metadata.get("provides-extras") if isinstance(metadata, dict) else None
+        if not isinstance(metadata, dict) or not isinstance(metadata.get("requires-dist", []), list):
+            raise LockError(path, "metadata is not a table with an array requires-dist", entry=name)
+        provides = metadata.get("provides-extras")
         packages.append(
             _Package(
                 name=name,
@@ -142,6 +164,7 @@ def _packages(path: Path, lock: dict) -> list[_Package]:
                 dependencies=dependencies,
                 optional={normalize_name(extra): edges for extra, edges in optional.items()},
                 provides_extras=frozenset(map(normalize_name, provides)) if isinstance(provides, list) else None,
+                requires_dist=metadata.get("requires-dist", []),
                 hashes=hashes,
             )
         )
@@ -279,3 +302,147 @@ def _text(dnf: frozenset) -> str | None:
     return " or ".join(
         " and ".join(f"({marker})" for marker in sorted(conjunction)) for conjunction in sorted(dnf, key=sorted)
     )
+
+
+# Staleness: the project's entry against pyproject.toml
+
+# A requirement as compared: name, extras, specifier (packaging's sets compare as sets) and marker.
+_Requirement = tuple[str, frozenset, SpecifierSet, "Node | None"]
+# Where a version's truth under a comparison can change: a release's first (up to) three numbers.
+_RELEASE = re.compile(r"\d+(?:\.\d+){0,2}")
+# A value no marker names: it stands for every value that none of the named ones is.
+_OTHER = "\x00other"
+# Markers that name so many values that more environments than this would tell them apart are the
+# same only when written alike.
+_MOST_ENVIRONMENTS = 4096
+
+
+def stale(path: Path, project: Project) -> str | None:
+    """What of the project's runtime requirements or extras the lock's entry for it records otherwise, or None."""
+    if project.root is None:
+        return None
+    root = _root(path, project, _by_name(path))
+    declared = [(text, _declared(text, None)) for text in project.dependencies]
+    for extra, needs in project.optional_dependencies.items():
+        declared += [(f"{text} (extra {extra})", _declared(text, normalize_name(extra))) for text in needs]
+    recorded = []
+    for entry in root.requires_dist:
+        requirement = _recorded(path, root.name, entry)  # checked first: _recorded_text trusts its shape
+        recorded.append((_recorded_text(entry), requirement))
+    lacks = [text for text, requirement in declared if not _has(requirement, [r for _, r in recorded])]
+    undeclared = [text for text, requirement in recorded if not _has(requirement, [r for _, r in declared])]
+    extras = {normalize_name(name) for name in project.optional_dependencies}
+    provided = extras if root.provides_extras is None else root.provides_extras  # older uv did not record them
+    changes = [
+        f"{key} {verb} {', '.join(f'`{text}`' for text in texts)}"
+        for key, verb, texts in (
+            ("requires-dist", "lacks", lacks),
+            ("requires-dist", "has undeclared", undeclared),
+            ("provides-extras", "lacks", sorted(extras - provided)),
+            ("provides-extras", "has undeclared", sorted(provided - extras)),
+        )
+        if texts
+    ]
+    return f"its entry for {root.name} does not match pyproject.toml: {'; '.join(changes)}" if changes else None
+
+
+def _declared(text: str, extra: str | None) -> _Requirement:
+    requirement = Requirement(text)  # pyproject.toml's, which hatchling has already read
+    marker = str(requirement.marker) if requirement.marker else None
+    if extra is not None:
+        marker = f"({marker}) and extra == '{extra}'" if marker else f"extra == '{extra}'"
+    return _compared(requirement.name, requirement.extras, requirement.specifier, marker)
+
+
+def _recorded(path: Path, entry: str, table: object) -> _Requirement:
+    """A requires-dist table `{ name, extras?, specifier?, marker? }` as a requirement."""
+    if not isinstance(table, dict) or not isinstance(table.get("name"), str):
+        raise LockError(path, f"requires-dist has an entry that is not a table with a name: {table!r}", entry=entry)
+    try:
+        return _compared(
+            table["name"], table.get("extras", []), SpecifierSet(table.get("specifier", "")), table.get("marker")
+        )
+    except (InvalidSpecifier, InvalidRequirement, ValueError, TypeError) as error:
+        raise LockError(path, f"requires-dist entry {table!r}: {one_line(error)}", entry=entry) from None
+
+
+def _recorded_text(table: dict) -> str:
+    extras = f"[{','.join(table['extras'])}]" if table.get("extras") else ""
+    marker = f"; {table['marker']}" if table.get("marker") else ""
+    return f"{table.get('name')}{extras}{table.get('specifier', '')}{marker}"
+
+
+def _compared(name: str, extras, specifier: SpecifierSet, marker: str | None) -> _Requirement:
+    return (normalize_name(name), frozenset(map(normalize_name, extras)), specifier, parse(marker) if marker else None)
+
+
+def _has(requirement: _Requirement, others: list[_Requirement]) -> bool:
+    return any(other[:3] == requirement[:3] and _same_marker(other[3], requirement[3]) for other in others)
+
+
+def _same_marker(left: Node | None, right: Node | None) -> bool:
+    """Whether two markers hold in the same environments, decided on every environment that can tell them apart.
+
+    A comparison's truth changes only at the values it names (for a version, at a release and its
+    neighbours), so trying each named value, a value none names, and the releases around each named
+    one decides it. python_version is the first two numbers of python_full_version.
+    """
+    if left == right:
+        return True
+    if left is None or right is None:
+        return False
+    values: dict[str, set[str]] = {}
+    for node in (left, right):
+        for variable, value in _comparisons(node):
+            values.setdefault("python_full_version" if variable == "python_version" else variable, set()).add(value)
+    base = environment()
+    # A Python's version that names no release still has a value: this interpreter's.
+    axes = {name: sorted(_candidates(name, named) or {base[name]}) for name, named in values.items()}
+    count = 1
+    for candidates in axes.values():
+        count *= len(candidates)
+    if count > _MOST_ENVIRONMENTS:
+        return False
+    for chosen in itertools.product(*axes.values()):
+        env = {**base, **dict(zip(axes, chosen))}
+        if "python_full_version" in axes:
+            env["python_version"] = ".".join(env["python_full_version"].split(".")[:2])
+        try:
+            if evaluate(left, env) != evaluate(right, env):
+                return False
+        except ValueError:  # a comparison packaging leaves undefined (`os_name ~= "posix"`): not the same
+            return False
+    return True
+
+
+def _comparisons(node: Node) -> Iterator[tuple[str, str]]:
+    """Each (variable, value) a marker compares."""
+    if isinstance(node, Comparison):
+        variable, value = (node.left, node.right) if isinstance(node.left, Variable) else (node.right, node.left)
+        if isinstance(variable, Variable) and isinstance(value, Value):
+            yield variable.name, value.value
+        return
+    if not isinstance(node, (And, Or)):
+        raise TypeError(f"unexpected marker node {node!r}")
+    for term in node.terms:
+        yield from _comparisons(term)
+
+
+def _candidates(variable: str, named: set[str]) -> set[str]:
+    """The values named, one none names, and one holding each named one (for `in`); releases around a release named.
+
+    For a Python's version, only the releases: it has no other values.
+    """
+    found = set() if variable == "python_full_version" else {_OTHER, *named, *(value + _OTHER for value in named)}
+    for value in named:
+        release = _RELEASE.match(value)
+        if release is None:
+            continue
+        major, minor, micro = ([int(part) for part in release.group().split(".")] + [0, 0])[:3]
+        around = [(major, minor, micro), (major, minor, micro + 1), (major, minor, 0), (major, minor, 99)]
+        around += [(major, minor + 1, 0), (major + 1, 0, 0)]
+        around += [(major, minor, micro - 1)] if micro else []
+        around += [(major, minor - 1, 99)] if minor else []
+        around += [(major - 1, 99, 99)] if major else []
+        found.update(".".join(map(str, numbers)) for numbers in around)
+    return found

@@ -117,6 +117,12 @@ UV_CASES = [
         None,
         id="marker-respelled",
     ),
+    pytest.param(
+        in_pyproject("colorama; sys_platform == 'win32'", "colorama; platform_system == 'Windows'"),
+        True,
+        None,
+        id="platform-respelled",
+    ),
     pytest.param(ADD_HTTPX, False, "requires-dist lacks `httpx>=0.27`", id="runtime-added"),
     pytest.param(
         in_pyproject("python_version<'3.11'", "python_version<'3.12'"),

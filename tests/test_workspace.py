@@ -40,7 +40,7 @@ MEMBERS = {
         name = "app"
         version = "1.0.0"
         requires-python = ">=3.9"
-        dependencies = ["lib", "idna>=3", "colorama; sys_platform == 'win32'"]
+        dependencies = ["lib>=2", "idna>=3", "colorama; platform_system == 'Windows'"]
 
         [project.optional-dependencies]
         cli = ["click"]
@@ -178,6 +178,10 @@ def test_a_member_records_what_uv_export_package_gives_in_sdist_and_wheel(
         assert_same_as(as_locked(read_target(str(artifact)).dependencies), expected)
     # Once, when the sdist read the lock; the wheel took the sdist's record.
     assert len(output_lines(result, DYNAMIC_NOTE)) == 1, result.stdout + result.stderr
+    # uv writes `lib>=2` as the workspace source it is and `platform_system == 'Windows'` as `sys_platform ==
+    # 'win32'`: the lock is fresh, as `uv lock --check` says.
+    assert output_lines(result, "is stale") == [], result.stdout + result.stderr
+    uv("lock", "--check", cwd=workspace)
     assert run("git", "status", "--porcelain", "--ignored", cwd=workspace).stdout == ""
 
 
@@ -300,7 +304,7 @@ def test_lockfile_naming_a_root_requirements_file_records_all_of_it_or_refuses_a
     with pytest.raises(BuildInfoError) as raised:
         hook_with(copy / "packages" / "app", lockfile="../../requirements.txt").collect()
     assert str(raised.value) == (
-        f"{copy / 'requirements.txt'}: lib: the project depends on it, but the file pins no version: "
+        f"{copy / 'requirements.txt'}: lib>=2: the project depends on it, but the file pins no version: "
         "it is not the runtime lock"
     )
 

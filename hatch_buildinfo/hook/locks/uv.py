@@ -306,8 +306,20 @@ def _text(dnf: frozenset) -> str | None:
 
 # Staleness: the project's entry against pyproject.toml
 
-# A requirement as compared: name, extras, specifier (packaging's sets compare as sets) and marker.
-_Requirement = tuple[str, frozenset, SpecifierSet, "Node | None"]
+# A requirement as compared: name, extras, specifier (packaging's sets compare as sets; None: any) and marker.
+_Requirement = tuple[str, frozenset, "SpecifierSet | None", "Node | None"]
+# A requires-dist entry with one of these keys comes from `[tool.uv.sources]` (a workspace member, a path, a
+# git or URL source): uv records the source in place of the declared version specifier.
+_SOURCE_KEYS = ("editable", "virtual", "directory", "path", "git", "url")
+# uv writes `platform_system` comparisons with these values as the `sys_platform` ones they always agree with.
+_UV_SYS_PLATFORM = {
+    "Windows": "win32",
+    "Darwin": "darwin",
+    "Linux": "linux",
+    "AIX": "aix",
+    "Emscripten": "emscripten",
+    "Android": "android",
+}
 # Where a version's truth under a comparison can change: a release's first (up to) three numbers.
 _RELEASE = re.compile(r"\d+(?:\.\d+){0,2}")
 # A value no marker names: it stands for every value that none of the named ones is.
@@ -358,10 +370,10 @@ def _recorded(path: Path, entry: str, table: object) -> _Requirement:
     """A requires-dist table `{ name, extras?, specifier?, marker? }` as a requirement."""
     if not isinstance(table, dict) or not isinstance(table.get("name"), str):
         raise LockError(path, f"requires-dist has an entry that is not a table with a name: {table!r}", entry=entry)
+    sourced = any(key in table for key in _SOURCE_KEYS)
     try:
-        return _compared(
-            table["name"], table.get("extras", []), SpecifierSet(table.get("specifier", "")), table.get("marker")
-        )
+        specifier = None if sourced else SpecifierSet(table.get("specifier", ""))
+        return _compared(table["name"], table.get("extras", []), specifier, table.get("marker"))
     except (InvalidSpecifier, InvalidRequirement, ValueError, TypeError) as error:
         raise LockError(path, f"requires-dist entry {table!r}: {one_line(error)}", entry=entry) from None
 
@@ -372,12 +384,40 @@ def _recorded_text(table: dict) -> str:
     return f"{table.get('name')}{extras}{table.get('specifier', '')}{marker}"
 
 
-def _compared(name: str, extras, specifier: SpecifierSet, marker: str | None) -> _Requirement:
-    return (normalize_name(name), frozenset(map(normalize_name, extras)), specifier, parse(marker) if marker else None)
+def _compared(name: str, extras, specifier: SpecifierSet | None, marker: str | None) -> _Requirement:
+    written = _as_uv_writes(parse(marker)) if marker else None
+    return (normalize_name(name), frozenset(map(normalize_name, extras)), specifier, written)
+
+
+def _as_uv_writes(node: Node) -> Node:
+    """`node` with each `platform_system` comparison that uv writes as a `sys_platform` one so written."""
+    if isinstance(node, (And, Or)):
+        return type(node)([_as_uv_writes(term) for term in node.terms], node.parenthesized)
+    if not isinstance(node, Comparison):
+        raise TypeError(f"unexpected marker node {node!r}")
+    sides = [node.left, node.right]
+    for variable, value in (sides, sides[::-1]):
+        if (
+            isinstance(variable, Variable)
+            and variable.name == "platform_system"
+            and isinstance(value, Value)
+            and value.value in _UV_SYS_PLATFORM
+        ):
+            renamed, written = Variable("sys_platform"), Value(_UV_SYS_PLATFORM[value.value])
+            if variable is node.left:
+                return Comparison(renamed, node.op, written)
+            return Comparison(written, node.op, renamed)
+    return node
 
 
 def _has(requirement: _Requirement, others: list[_Requirement]) -> bool:
-    return any(other[:3] == requirement[:3] and _same_marker(other[3], requirement[3]) for other in others)
+    """Whether one of `others` is `requirement`: a specifier uv replaced with a source matches any."""
+    return any(
+        other[:2] == requirement[:2]
+        and (other[2] is None or requirement[2] is None or other[2] == requirement[2])
+        and _same_marker(other[3], requirement[3])
+        for other in others
+    )
 
 
 def _same_marker(left: Node | None, right: Node | None) -> bool:

@@ -413,6 +413,8 @@ def test_tomli_and_tomllib_read_a_lock_alike_and_refuse_bad_ones_alike(tmp_path:
 
     def outcomes(without: str) -> dict[str, object]:
         """What reading each lock gives when `import <without>` fails."""
+        # Other bytes each time, the same table: a lock read before is not parsed again, by either parser.
+        paths["good"].write_text(good + f"# read without {without}\n", encoding="utf-8")
         with monkeypatch.context() as patch:
             patch.setitem(sys.modules, without, None)
             found: dict[str, object] = {"good": read_lock(paths["good"], Project(name="demo-pkg"))}

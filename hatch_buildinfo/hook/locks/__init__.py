@@ -95,7 +95,24 @@ class Project:
 
 
 def load_toml(path: Path) -> dict:
-    """A TOML file's table; a LockError naming the file when it cannot be read or parsed."""
+    """A TOML file's table, not to be changed; a LockError naming the file when it cannot be read or parsed.
+
+    A build reads its lock twice, for its packages and to check that it is not stale: the second read of the
+    same bytes costs their comparison, not a second parse.
+    """
+    try:
+        with open(path, "rb") as file:
+            content = file.read()
+    except OSError as error:
+        raise LockError(path, f"cannot be read: {error.strerror or error}") from None
+    try:
+        return _parsed_toml(content)
+    except ValueError as error:  # either parser's TOMLDecodeError, bad UTF-8, an integer too long to convert
+        raise LockError(path, f"not valid TOML: {one_line(error)}") from None
+
+
+@lru_cache(maxsize=4)
+def _parsed_toml(content: bytes) -> dict:
     try:
         # On CPython 3.11+, tomli's compiled wheels parse a large lock three times as fast as
         # tomllib, the same parser in pure Python; the hook asks for tomli in its dependencies().
@@ -103,13 +120,7 @@ def load_toml(path: Path) -> dict:
     except ImportError:
         import tomllib as toml  # type: ignore[no-redef]  # the same API
 
-    try:
-        with open(path, "rb") as file:
-            return toml.load(file)
-    except OSError as error:
-        raise LockError(path, f"cannot be read: {error.strerror or error}") from None
-    except ValueError as error:  # either parser's TOMLDecodeError, bad UTF-8, an integer too long to convert
-        raise LockError(path, f"not valid TOML: {one_line(error)}") from None
+    return toml.loads(content.decode("utf-8"))
 
 
 def pyproject_of(project: Project) -> dict | None:

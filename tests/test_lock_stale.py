@@ -18,7 +18,10 @@ from pathlib import Path
 
 import pytest
 from conftest import Project, read_target, run_tool, wheel_in
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lock_build import SAMPLE_PYPROJECT, hooked_copy
+from packaging.markers import Marker
 from test_lock_pdm import pdm
 from test_lock_pipfile import pipenv, pipenv_project  # noqa: F401  # the fixture, locked by pipenv
 from test_lock_poetry import POETRIES, SIMPLE_INDEX
@@ -339,3 +342,56 @@ def test_markers_compare_by_meaning(declared, recorded, same, tmp_path):
     )
     project = LockProject("demo-pkg", (f"idna; {declared}",), root=tmp_path)
     assert (stale(lock, project) is None) is same
+
+
+# Held to packaging: two markers the check calls the same hold in the same environments
+
+PLATFORMS = [  # sys_platform, platform_system, os_name as one interpreter reports them
+    ("linux", "Linux", "posix"),
+    ("win32", "Windows", "nt"),
+    ("darwin", "Darwin", "posix"),
+    ("emscripten", "Emscripten", "posix"),
+    ("freebsd14", "FreeBSD", "posix"),
+]
+# Final releases only: uv, whose verdict the check follows, takes `python_version > '3.9'` for
+# `python_full_version >= '3.10'`, which a pre-release such as 3.10.0rc1 tells apart.
+PYTHONS = ["3.8.18", "3.9.0", "3.9.18", "3.10.0", "3.10.1", "3.10.13", "3.11.0", "3.11.7", "3.12.1", "3.13.0"]
+atoms = st.builds(
+    lambda variable, op, value: f"{variable} {op} '{value}'",
+    st.sampled_from(["python_version", "python_full_version"]),
+    st.sampled_from(["<", "<=", "==", "!=", ">=", ">"]),
+    st.sampled_from(["3.9", "3.10", "3.10.1", "3.11"]),
+) | st.builds(
+    lambda variable, op, value: f"{variable} {op} '{value}'",
+    st.sampled_from(["sys_platform", "platform_system", "os_name"]),
+    st.sampled_from(["==", "!="]),
+    st.sampled_from(["win32", "linux", "Windows", "Linux", "nt", "posix", "FreeBSD"]),
+)
+small_markers = st.recursive(
+    atoms,
+    lambda inner: st.builds(lambda a, op, b: f"({a}) {op} ({b})", inner, st.sampled_from(["and", "or"]), inner),
+    max_leaves=3,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(declared=small_markers, recorded=small_markers)
+def test_markers_called_the_same_hold_in_the_same_environments(declared, recorded, tmp_path_factory):
+    lock = tmp_path_factory.mktemp("marker") / "uv.lock"
+    lock.write_text(
+        'version = 1\n\n[[package]]\nname = "demo-pkg"\nversion = "1.2.3"\nsource = { editable = "." }\n\n'
+        f'[package.metadata]\nrequires-dist = [{{ name = "idna", marker = "{recorded}" }}]\n',
+        encoding="utf-8",
+    )
+    if stale(lock, LockProject("demo-pkg", (f"idna; {declared}",), root=lock.parent)) is not None:
+        return
+    for python in PYTHONS:
+        for sys_platform, platform_system, os_name in PLATFORMS:
+            environment = {
+                "python_full_version": python,
+                "python_version": ".".join(python.split(".")[:2]),
+                "sys_platform": sys_platform,
+                "platform_system": platform_system,
+                "os_name": os_name,
+            }
+            assert Marker(declared).evaluate(environment) == Marker(recorded).evaluate(environment), environment

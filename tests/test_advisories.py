@@ -210,3 +210,25 @@ def _pep440(text: str) -> bool:
     except InvalidVersion:
         return False
     return True
+
+
+SPELLINGS = ["0.8.0-alpha2", "1.0RC1", "01.2", "1.0.0.post1.dev3", "2.0-1", "1!2.0", "1.0+Local.7", "v1.4", "1.0c1"]
+
+
+def test_a_listed_version_matches_however_either_side_spells_it(tmp_path):
+    """A record with `versions` only: every listed release matches as listed and as PEP 440 spells it."""
+    listed = sorted(
+        {text for _, record in records() for each in record["affected"] for text in each.get("versions", [])}
+    )
+    listed += SPELLINGS
+    record = {
+        "id": "PYSEC-0000-1",
+        "affected": [{"package": {"ecosystem": "PyPI", "name": "demo"}, "versions": listed}],
+    }
+    (tmp_path / "record.json").write_text(json.dumps(record))
+    database = load(tmp_path)
+    spelled = {str(Version(text)) for text in listed if _pep440(text)}
+    assert {"0.8.0a2", "1.0rc1", "1.2", "1.0.0.post1.dev3", "2.0.post1", "1!2.0", "1.0+local.7"} <= spelled
+    missed = [text for text in sorted(spelled | set(listed)) if not database.affecting("demo", text)]
+    assert missed == []
+    assert database.affecting("demo", "0.8.0a3") == database.affecting("demo", "1.0rc2") == []

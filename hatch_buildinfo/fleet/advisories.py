@@ -1,8 +1,8 @@
 """Advisories: read OSV records (a directory tree of .json/.yaml files, or OSV's all.zip) and match versions.
 
-Only `ecosystem: PyPI` entries count; withdrawn records are skipped; records that name each other (PYSEC, GHSA,
-CVE ids as `aliases`) count as one advisory. A version is affected if an ECOSYSTEM range holds it, evaluated as
-the OSV schema's pseudocode says with PEP 440 ordering, or if the record's `versions` lists it.
+Only `ecosystem: PyPI` entries count; withdrawn records are skipped; a package's records that name each other
+(PYSEC, GHSA, CVE ids as `aliases`) count as one advisory. A version is affected if an ECOSYSTEM range holds it,
+evaluated as the OSV schema's pseudocode says with PEP 440 ordering, or if the record's `versions` lists it.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from packaging.version import InvalidVersion, Version
 
 from ..names import normalize_name
 
-SEVERITIES = ("low", "medium", "high", "critical")
 # The chosen id of several aliases: the PyPA database's own, then GitHub's, then any (the smallest sorts first).
 _PREFERENCE = ("PYSEC-", "GHSA-")
 # GitHub's qualitative `database_specific.severity` says MODERATE where CVSS says Medium.
@@ -280,7 +279,7 @@ def _ecosystem(each: object) -> bool:
 
 def _range(each: dict, ident: str, versions: dict[str, Version]) -> tuple:
     events: list[tuple[Version, str]] = []
-    limits: list[tuple[Version, str]] = []
+    limits: list[Version] = []
     for event in _list(each, "events", ident):
         if not (isinstance(event, dict) and len(event) == 1 and next(iter(event)) in _EVENTS):
             raise _BadRecord(f"{ident}: range event {event!r} is not one of {', '.join(_EVENTS)}")
@@ -291,10 +290,13 @@ def _range(each: dict, ident: str, versions: dict[str, Version]) -> tuple:
             continue  # no limit
         else:
             at = _version(value, versions, f"{ident}: range event {kind}")
-        (limits if kind == "limit" else events).append((at, kind))
+        if kind == "limit":
+            limits.append(at)
+        else:
+            events.append((at, kind))
     # The pseudocode's `sorted(range.events)`; at one version, introduced comes before what ends it.
     events.sort(key=lambda event: (event[0], event[1] != "introduced"))
-    return tuple(events), tuple(at for at, _ in limits)
+    return tuple(events), tuple(limits)
 
 
 def _version(value: object, versions: dict[str, Version], what: str) -> Version:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -161,3 +162,13 @@ def test_bad_input_exits_2_with_one_line(affected_wheel, tmp_path, target, osv, 
     assert len(result.stderr.splitlines()) == 1
     assert message in result.stderr
     assert result.stderr.startswith("python -m hatch_buildinfo: error: ")
+
+
+def test_an_unreadable_record_is_one_warning_line_and_the_rest_still_counts(affected_wheel, tmp_path):
+    database = tmp_path / "osv"
+    shutil.copytree(OSV, database)
+    (database / "broken.json").write_text('{"id": "PYSEC-0000-1", "affected": "requests"}')
+    result = audit(affected_wheel, "--osv", database, cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stdout == audit(affected_wheel, "--osv", OSV, cwd=tmp_path).stdout
+    assert result.stderr == f"warning: skipped {database / 'broken.json'}: PYSEC-0000-1: `affected` is not a list\n"

@@ -16,8 +16,12 @@ from hatch_buildinfo.fleet.advisories import DatabaseError, Finding, load
 FIXTURES = Path(__file__).parent / "fixtures" / "osv"
 PYSEC = FIXTURES / "pypa" / "vulns"
 GHSA_2023 = "github/advisories/github-reviewed/2023/05/GHSA-j8r2-6x86-q33q/GHSA-j8r2-6x86-q33q.json"
+UNREADABLE = Path(__file__).parent / "fixtures" / "osv-unreadable"
 # Records whose own `versions` list disagrees with their own ECOSYSTEM ranges (see the agreement test).
-INCONSISTENT: dict[str, str] = {}
+INCONSISTENT = {
+    # Lists 3.2's and 4.2's pre-releases, which PEP 440 orders below its ranges' `introduced: "3.2"` and "4.2".
+    "PYSEC-2023-61": ["3.2a1", "3.2b1", "3.2rc1", "4.2a1", "4.2b1", "4.2rc1"],
+}
 
 
 @pytest.fixture(scope="module")
@@ -146,6 +150,22 @@ def test_a_database_that_cannot_be_read_is_one_line_naming_it(tmp_path, make, me
 def _write(path: Path, text: str) -> Path:
     path.write_text(text)
     return path
+
+
+def test_versions_listed_outside_the_ranges_still_match(database):
+    """The union: django 3.2rc1 is listed by PYSEC-2023-61 though its ranges start at 3.2."""
+    assert [finding.advisory for finding in database.affecting("django", "3.2rc1")] == ["PYSEC-2023-61"]
+    assert [finding.fixed for finding in database.affecting("django", "3.2rc1")] == ["3.2.19"]
+
+
+def test_a_real_record_with_a_version_that_is_not_pep_440_is_skipped(tmp_path, database):
+    """binderhub PYSEC-2021-371 is fixed in `0.2.0-n653`, which PEP 440 cannot order: one line, the rest loads."""
+    shutil.copytree(FIXTURES, tmp_path, dirs_exist_ok=True)
+    shutil.copytree(UNREADABLE, tmp_path, dirs_exist_ok=True)
+    loaded = load(tmp_path)
+    path = tmp_path / "pypa" / "vulns" / "binderhub" / "PYSEC-2021-371.yaml"
+    assert loaded.skipped == (f"{path}: PYSEC-2021-371: range event fixed '0.2.0-n653' is not a PEP 440 version",)
+    assert loaded.affecting("requests", "2.30.0") == database.affecting("requests", "2.30.0") != []
 
 
 def test_a_bad_record_is_skipped_with_one_line_naming_the_file_and_the_rest_loads(tmp_path, database):

@@ -179,11 +179,14 @@ def test_a_bad_record_is_skipped_with_one_line_naming_the_file_and_the_rest_load
     bad_range.write_text(json.dumps(record))
     not_yaml = tmp_path / "db" / "broken.yaml"
     not_yaml.write_text("id: [unclosed")
+    too_deep = tmp_path / "db" / "deep.json"
+    too_deep.write_text("[" * 100_000 + "]" * 100_000)  # deeper than the JSON parser recurses
     loaded = load(tmp_path / "db")
     assert loaded.skipped == (
         f"{bad_range}: PYSEC-2023-74: range event {{'patched': '2.31.0'}} is not one of introduced, fixed, "
         "last_affected, limit",
         f"{not_yaml}: is not YAML: while parsing a flow sequence",
+        f"{too_deep}: is nested too deeply to be an OSV record",
         f"{bad_version}: PYSEC-2023-74: range event fixed '2.31.0-garbage' is not a PEP 440 version",
     )
     # The GHSA record of the same advisory still loads, so does everything else.

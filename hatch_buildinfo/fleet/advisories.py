@@ -230,6 +230,8 @@ def _record(name: str, data: bytes, versions: dict[str, Version]) -> dict[str, l
         document = json.loads(data) if name.endswith(".json") else yaml.load(data, Loader=_LOADER)
     except (ValueError, yaml.YAMLError) as error:
         raise _BadRecord(f"is not {'JSON' if name.endswith('.json') else 'YAML'}: {_first_line(error)}") from None
+    except RecursionError:  # the parsers recurse per level of nesting: no record is nested this deep
+        raise _BadRecord("is nested too deeply to be an OSV record") from None
     if not isinstance(document, dict) or not isinstance(document.get("id"), str):
         raise _BadRecord("is not an OSV record (no `id`)")
     if document.get("withdrawn"):

@@ -9,12 +9,15 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from packaging.version import InvalidVersion, Version
 
 from hatch_buildinfo.fleet.advisories import DatabaseError, Finding, load
 
 FIXTURES = Path(__file__).parent / "fixtures" / "osv"
 PYSEC = FIXTURES / "pypa" / "vulns"
+GHSA_2024 = "github/advisories/github-reviewed/2024/05/GHSA-9wx4-h78v-vm56/GHSA-9wx4-h78v-vm56.json"
 GHSA_2023 = "github/advisories/github-reviewed/2023/05/GHSA-j8r2-6x86-q33q/GHSA-j8r2-6x86-q33q.json"
 UNREADABLE = Path(__file__).parent / "fixtures" / "osv-unreadable"
 # Records whose own `versions` list disagrees with their own ECOSYSTEM ranges (see the agreement test).
@@ -296,3 +299,54 @@ def test_one_cve_in_two_packages_keeps_each_packages_own_id(tmp_path):
     assert [(f.advisory, f.aliases) for f in database.affecting("beta", "1.0")] == [
         ("GHSA-aaaa-bbbb-cccc", ("CVE-0000-1",))
     ]
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=6,
+)
+# Where a damaged record can hold the wrong thing: every level of a real record's shape.
+PLACES = [
+    ("id",),
+    ("aliases",),
+    ("published",),
+    ("withdrawn",),
+    ("severity",),
+    ("database_specific",),
+    ("affected",),
+    ("affected", 0),
+    ("affected", 0, "package"),
+    ("affected", 0, "package", "name"),
+    ("affected", 0, "package", "ecosystem"),
+    ("affected", 0, "ranges"),
+    ("affected", 0, "ranges", 1),
+    ("affected", 0, "ranges", 1, "type"),
+    ("affected", 0, "ranges", 1, "events"),
+    ("affected", 0, "ranges", 1, "events", 0),
+    ("affected", 0, "ranges", 1, "events", 1, "fixed"),
+    ("affected", 0, "versions"),
+    ("affected", 0, "versions", 0),
+]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(place=st.sampled_from(PLACES), value=JSON_VALUES)
+def test_a_record_damaged_anywhere_loads_or_is_skipped_with_one_line(tmp_path, place, value):
+    """PYSEC-2023-74 with any JSON value at any place of its shape: it loads, or is skipped naming its file."""
+    record = yaml.safe_load((PYSEC / "requests" / "PYSEC-2023-74.yaml").read_text())
+    *path, last = place
+    holder = record
+    for step in path:
+        holder = holder[step]
+    holder[last] = value
+    folder = tmp_path / str(abs(hash((place, repr(value)))))
+    folder.mkdir(exist_ok=True)
+    (folder / "PYSEC-2023-74.json").write_text(json.dumps(record))
+    (folder / "GHSA-9wx4-h78v-vm56.json").write_text((FIXTURES / GHSA_2024).read_text())
+    database = load(folder)
+    assert len(database.skipped) <= 1
+    assert all(line.startswith(f"{folder / 'PYSEC-2023-74.json'}: ") and "\n" not in line for line in database.skipped)
+    for finding in database.affecting("requests", "2.30.0"):
+        assert finding.severity in ("low", "medium", "high", "critical", "unknown")
+    assert "GHSA-9wx4-h78v-vm56" in [finding.advisory for finding in database.affecting("requests", "2.30.0")]

@@ -255,10 +255,10 @@ def _record(name: str, data: bytes, versions: dict[str, Version]) -> dict[str, l
         if not isinstance(package.get("name"), str):
             raise _BadRecord(f"{ident}: an `affected` entry has no package name")
         ranges = tuple(_range(each, ident, versions) for each in _list(affected, "ranges", ident) if _ecosystem(each))
-        listed = frozenset(_list(affected, "versions", ident))
+        listed = _list(affected, "versions", ident)
         if not all(isinstance(version, str) for version in listed):
             raise _BadRecord(f"{ident}: `versions` holds a value that is not a string (quote it)")
-        by_name.setdefault(normalize_name(package["name"]), []).append(_Affected(record, ranges, listed))
+        by_name.setdefault(normalize_name(package["name"]), []).append(_Affected(record, ranges, frozenset(listed)))
         severity.extend(_list(affected, "severity", ident))
     return by_name
 

@@ -150,12 +150,14 @@ def test_any_cyclonedx_sbom_with_pypi_purls(tmp_path):
     [
         ("missing.whl", str(OSV), "missing.whl: no such file"),
         ("broken.json", str(OSV), "broken.json is not a readable CycloneDX SBOM (JSON)"),
+        ("deep.json", str(OSV), "deep.json is not a readable CycloneDX SBOM (JSON): maximum recursion depth"),
         ("wheel", "nowhere", "nowhere: no such file or directory"),
         ("wheel", "all.zip", "all.zip is not a zip of OSV records"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(affected_wheel, tmp_path, target, osv, message):
     (tmp_path / "broken.json").write_text("{")
+    (tmp_path / "deep.json").write_text("[" * 100_000)
     (tmp_path / "all.zip").write_text("not a zip")
     result = audit(affected_wheel if target == "wheel" else target, "--osv", osv, cwd=tmp_path)
     assert (result.returncode, result.stdout) == (2, "")

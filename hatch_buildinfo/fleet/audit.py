@@ -55,7 +55,7 @@ def _sbom_packages(path: str) -> set[tuple[str, str]]:
     try:
         with open(path, "rb") as file:
             document = json.load(file)
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, RecursionError) as error:  # RecursionError: nested deeper than the parser goes
         raise InspectError(f"{path} is not a readable CycloneDX SBOM (JSON): {error}") from None
     if not isinstance(document, dict) or document.get("bomFormat") != "CycloneDX":
         raise InspectError(f'{path} is not a CycloneDX SBOM: it has no "bomFormat": "CycloneDX"')

@@ -20,7 +20,22 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     output = inspect.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print one JSON object")
     output.add_argument("--sbom", action="store_true", help="print the SBOM document the target carries")
+    audit = commands.add_parser(
+        "audit",
+        help="check the locked dependencies of builds, or an SBOM, against an OSV advisory database, offline",
+        description="Exit status: 0 nothing affected, 1 something is, 2 bad input.",
+    )
+    audit.add_argument(
+        "targets",
+        nargs="+",
+        metavar="TARGET",
+        help="a .whl or .tar.gz file, an installed distribution's name, or a CycloneDX SBOM (.json)",
+    )
+    audit.add_argument("--osv", required=True, metavar="PATH", help="a directory of OSV records, or OSV's all.zip")
+    audit.add_argument("--json", action="store_true", help="print one JSON object")
     arguments = parser.parse_args(argv)
+    if arguments.command == "audit":
+        return _audit(parser.prog, arguments)
 
     try:
         if arguments.sbom:
@@ -34,6 +49,22 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         print(f"{parser.prog}: error: {error}", file=sys.stderr)
         return 2
     return 0
+
+
+def _audit(prog: str, arguments: argparse.Namespace) -> int:
+    # The fleet side loads only here: the run-time side never imports it otherwise.
+    try:
+        from .fleet.advisories import DatabaseError
+        from .fleet.audit import audit
+    except ImportError as error:
+        missing = error.name or "a module"
+        print(f"{prog}: error: audit needs {missing}: pip install 'hatch-buildinfo[fleet]'", file=sys.stderr)
+        return 2
+    try:
+        return audit(arguments.targets, arguments.osv, arguments.json)
+    except (InspectError, DatabaseError) as error:
+        print(f"{prog}: error: {error}", file=sys.stderr)
+        return 2
 
 
 def _sbom(target: str) -> bytes:

@@ -20,7 +20,16 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     output = inspect.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print one JSON object")
     output.add_argument("--sbom", action="store_true", help="print the SBOM document the target carries")
+    exporter = commands.add_parser(
+        "exporter", help="serve Prometheus metrics: which running module versions an advisory affects"
+    )
+    exporter.add_argument("--prometheus", required=True, metavar="URL", help="the Prometheus server to ask")
+    exporter.add_argument("--osv", required=True, metavar="PATH", help="OSV records: a directory tree or an all.zip")
+    exporter.add_argument("--listen", default="127.0.0.1:9817", metavar="HOST:PORT", help="default: %(default)s")
+    exporter.add_argument("--interval", type=float, default=60.0, metavar="SECONDS", help="default: %(default)g")
     arguments = parser.parse_args(argv)
+    if arguments.command == "exporter":
+        return _exporter(arguments, parser.prog)
 
     try:
         if arguments.sbom:
@@ -58,3 +67,18 @@ def _written_by_hatch_buildinfo(data: bytes) -> bool:
         return any(tool.get("name") == "hatch-buildinfo" for tool in tools)
     except (ValueError, TypeError, KeyError, AttributeError):  # not JSON, or not CycloneDX 1.5+ tools
         return False
+
+
+def _exporter(arguments: argparse.Namespace, prog: str) -> int:
+    """Run the exporter until SIGTERM or SIGINT; 2 and one line when it cannot start."""
+    try:
+        from .fleet.exporter import StartError, run
+    except ImportError as error:
+        print(f"{prog}: error: the exporter needs hatch-buildinfo[fleet] ({error})", file=sys.stderr)
+        return 2
+    try:
+        run(arguments.prometheus, arguments.osv, arguments.listen, arguments.interval)
+    except StartError as error:
+        print(f"{prog}: error: {error}", file=sys.stderr)
+        return 2
+    return 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import http.server
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -238,12 +239,18 @@ class FakePrometheus(http.server.ThreadingHTTPServer):
     """A loopback HTTP server answering /api/v1/query as `mode` says, and keeping each Authorization header."""
 
     daemon_threads = True
-    answers: ClassVar[dict[str, tuple[int, bytes]]] = {
-        "500": (500, b"internal error\n"),
-        "garbage": (200, b"<html>not an API</html>"),
-        "matrix": (200, b'{"status": "success", "data": {"resultType": "matrix", "result": []}}'),
-        "error": (400, b'{"status": "error", "errorType": "bad_data", "error": "parse error"}'),
-        "huge": (200, b"[" * (33 * 1024 * 1024)),
+    # mode: (status, body, declared Content-Length or None, seconds before the answer, seconds between bytes)
+    answers: ClassVar[dict[str, tuple[int, bytes, int | None, float, float]]] = {
+        "500": (500, b"internal error\n", None, 0, 0),
+        "garbage": (200, b"<html>not an API</html>", None, 0, 0),
+        "deep": (200, b"[" * 100_000, None, 0, 0),
+        "matrix": (200, b'{"status": "success", "data": {"resultType": "matrix", "result": []}}', None, 0, 0),
+        "unlabelled": (200, b'{"status": "success", "data": {"resultType": "vector", "result": [{}]}}', None, 0, 0),
+        "error": (400, b'{"status": "error", "errorType": "bad_data", "error": "parse error"}', None, 0, 0),
+        "huge": (200, b"[" * (33 * 1024 * 1024), None, 0, 0),
+        "declared": (200, b"[", 33 * 1024 * 1024, 0, 0),
+        "silent": (200, b"{}", None, 3, 0),
+        "dribbling": (200, b"[" * 20, None, 0, 0.1),
     }
 
     def __init__(self, pairs: list[tuple[str, str]]) -> None:
@@ -254,23 +261,26 @@ class FakePrometheus(http.server.ThreadingHTTPServer):
         self.good = json.dumps({"status": "success", "data": {"resultType": "vector", "result": vector}}).encode()
         self.url = f"http://127.0.0.1:{self.server_port}"
 
-    def answer(self) -> tuple[int, bytes]:
-        if self.mode == "slow":
-            time.sleep(3)
-        return self.answers.get(self.mode, (200, self.good))
-
 
 class _FakeHandler(http.server.BaseHTTPRequestHandler):
     server: FakePrometheus
 
     def do_GET(self) -> None:
         self.server.authorizations.append(self.headers.get("Authorization"))
-        status, body = self.server.answer()
+        status, body, declared, delay, pause = self.server.answers.get(
+            self.server.mode, (200, self.server.good, None, 0, 0)
+        )
+        time.sleep(delay)
         try:
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
-            self.end_headers()  # no Content-Length: the exporter must count what it reads
-            self.wfile.write(body)
+            if declared is not None:  # otherwise none: the exporter must count what it reads
+                self.send_header("Content-Length", str(declared))
+            self.end_headers()
+            for start in range(0, len(body), 1 if pause else len(body)):
+                self.wfile.write(body[start : start + (1 if pause else len(body))])
+                self.wfile.flush()
+                time.sleep(pause)
         except OSError:  # the exporter gave up on a huge or slow answer
             pass
 
@@ -371,8 +381,12 @@ def test_a_database_that_breaks_keeps_the_last_answer_until_a_good_one_replaces_
         assert before == expected(set(pairs))
         assert running.health("refresh_errors_total")["osv"] == 1
         assert running.health("up")["osv"] == 1
+        first = running.health("refresh_timestamp_seconds")["osv"]
+        wait_for("two more refreshes", lambda: running.health("refresh_timestamp_seconds")["osv"] > first + 0.9)
+        # Not loaded again while unchanged: still the one warning, the one error.
         (warning,) = [line for line in running.stderr().splitlines() if "BROKEN-1.json" in line]
         assert "WARNING" in warning
+        assert running.health("refresh_errors_total")["osv"] == 1
         database.write_bytes(b"not a zip")
         wait_for("source_up 0", lambda: running.health("up") == {"prometheus": 1, "osv": 0})
         assert running.health("refresh_errors_total")["osv"] >= 2
@@ -384,18 +398,38 @@ def test_a_database_that_breaks_keeps_the_last_answer_until_a_good_one_replaces_
         assert running.affected() == {one for one in before if one[0] != "idna"}
 
 
+def test_a_record_changed_in_place_in_a_directory_tree_is_reloaded(tmp_path):
+    """As a `git pull` of the advisory database does: the file changes, its directory does not."""
+    database = tmp_path / "osv"
+    shutil.copytree(OSV, database)
+    (record,) = database.rglob("PYSEC-2024-60.yaml")
+    with fake_prometheus([("idna", "3.6"), ("py", "1.11.0")]) as server, exporter(
+        tmp_path, server.url, database
+    ) as running:
+        before = running.affected()
+        assert {name for name, *_ in before} == {"idna", "py"}
+        record.write_text(record.read_text() + "withdrawn: '2024-08-01T00:00:00Z'\n")
+        wait_for("the withdrawn record gone", lambda: {name for name, *_ in running.affected()} == {"py"})
+        assert running.affected() == {one for one in before if one[0] == "py"}
+        assert running.health("up")["osv"] == 1
+
+
 def test_an_answer_of_500_garbage_too_much_or_too_late_is_counted_and_the_last_one_kept(tmp_path):
     token = {"PROMETHEUS_BEARER_TOKEN": "s3cret"}
-    with fake_prometheus([("idna", "3.6")]) as server, exporter(tmp_path, server.url, OSV, "1", **token) as running:
+    with fake_prometheus([("idna", "3.6")]) as server, exporter(tmp_path, server.url, OSV, "0.5", **token) as running:
         before = running.affected()
         assert before == expected({("idna", "3.6")})
         for mode, says in [
             ("500", "HTTP 500: internal error"),
-            ("garbage", "not JSON"),
-            ("matrix", "no instant vector"),
-            ("error", "HTTP 400"),
-            ("huge", f"more than {32 * 1024 * 1024} bytes"),
-            ("slow", "Timeout"),
+            ("garbage", "the answer is not JSON: b'<html>"),
+            ("deep", "the answer is not JSON: b'[[["),
+            ("matrix", "the answer holds no instant vector"),
+            ("unlabelled", "has no name or version: {}"),
+            ("error", 'HTTP 400: {"status": "error", "errorType": "bad_data"'),
+            ("huge", f"the answer is more than {32 * 1024 * 1024} bytes"),
+            ("declared", f"the answer is {33 * 1024 * 1024} bytes, more than {32 * 1024 * 1024}"),
+            ("silent", "ReadTimeout"),
+            ("dribbling", "the answer took more than 0.5 s"),
         ]:
             errors = running.health("refresh_errors_total")["prometheus"]
             server.mode = mode
@@ -440,7 +474,8 @@ def busy_port() -> Iterator[int]:
         (["--prometheus", "http://ops:pw@127.0.0.1:9090"], "PROMETHEUS_USERNAME"),
         (["--prometheus", "127.0.0.1:9090"], "give an http:// or https:// URL"),
         (["--listen", "localhost"], "--listen localhost: give HOST:PORT"),
-        (["--interval", "0"], "--interval 0: give a number of seconds above 0"),
+        (["--interval", "0"], "--interval 0: give a finite number of seconds above 0"),
+        (["--interval", "inf"], "--interval inf: give a finite number of seconds above 0"),
         (["--listen", "127.0.0.1:{busy}"], "Address already in use"),
     ],
 )

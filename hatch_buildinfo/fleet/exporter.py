@@ -9,6 +9,7 @@ the exporter's own health series and one log line; the exporter never exits for 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import signal
 import time
@@ -203,8 +204,9 @@ def run(prometheus_url: str, osv: str | os.PathLike, listen: str, interval: floa
     # Our lines only: httpx would log every request at INFO.
     logging.basicConfig(format="%(asctime)s %(levelname)s %(message)s", level=logging.WARNING)
     log.setLevel(logging.INFO)
-    if not interval > 0:
-        raise StartError(f"--interval {interval:g}: give a number of seconds above 0")
+    if not (interval > 0 and math.isfinite(interval)):
+        raise StartError(f"--interval {interval:g}: give a finite number of seconds above 0")
+    address = listen_address(listen)
     try:
         url = httpx.URL(prometheus_url)
     except httpx.InvalidURL:
@@ -217,7 +219,7 @@ def run(prometheus_url: str, osv: str | os.PathLike, listen: str, interval: floa
     except CredentialsError as error:
         raise StartError(str(error)) from None
     try:
-        serve(prometheus, Path(osv), listen_address(listen), interval)
+        serve(prometheus, Path(osv), address, interval)
     finally:
         prometheus.close()
 
@@ -226,7 +228,12 @@ class _Stop(Exception):
     """SIGTERM or SIGINT arrived."""
 
 
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
 def _stop(signum: int, frame: FrameType | None) -> None:
+    for each in STOP_SIGNALS:  # the first one stops it; another must not break into the shutdown
+        signal.signal(each, signal.SIG_IGN)
     raise _Stop(signal.Signals(signum).name)
 
 
@@ -249,7 +256,7 @@ def serve(prometheus: Prometheus, osv: Path, listen: tuple[str, int], interval: 
     except OSError as error:
         raise StartError(f"--listen {host}:{port}: {error.strerror or error}") from None
     log.info("serving http://%s:%d/metrics", f"[{host}]" if ":" in host else host, server.server_port)
-    previous = {signum: signal.signal(signum, _stop) for signum in (signal.SIGTERM, signal.SIGINT)}
+    previous = {signum: signal.signal(signum, _stop) for signum in STOP_SIGNALS}
     try:
         while True:
             exporter.refresh()
@@ -257,8 +264,6 @@ def serve(prometheus: Prometheus, osv: Path, listen: tuple[str, int], interval: 
     except _Stop as signalled:
         log.info("stopping on %s", signalled)
     finally:
-        for signum in previous:
-            signal.signal(signum, signal.SIG_IGN)
         server.shutdown()
         server.server_close()
         thread.join()

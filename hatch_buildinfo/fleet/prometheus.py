@@ -100,7 +100,7 @@ class Prometheus:
             raise PrometheusError(f"{endpoint}: {type(error).__name__}: {error}") from None
         try:
             answer = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
             raise PrometheusError(f"{endpoint}: the answer is not JSON: {body[:80]!r}") from None
         if not isinstance(answer, dict) or "status" not in answer:
             raise PrometheusError(f"{endpoint}: the answer is not a Prometheus API response: {body[:80]!r}")

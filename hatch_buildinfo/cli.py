@@ -23,10 +23,18 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     exporter = commands.add_parser(
         "exporter", help="serve Prometheus metrics: which running module versions an advisory affects"
     )
-    exporter.add_argument("--prometheus", required=True, metavar="URL", help="the Prometheus server to ask")
+    exporter.add_argument(
+        "--prometheus",
+        required=True,
+        metavar="URL",
+        help="the Prometheus that records python_mod:services:count; credentials come from the environment: "
+        "PROMETHEUS_BEARER_TOKEN, or PROMETHEUS_USERNAME and PROMETHEUS_PASSWORD",
+    )
     exporter.add_argument("--osv", required=True, metavar="PATH", help="OSV records: a directory tree or an all.zip")
     exporter.add_argument("--listen", default="127.0.0.1:9817", metavar="HOST:PORT", help="default: %(default)s")
-    exporter.add_argument("--interval", type=float, default=60.0, metavar="SECONDS", help="default: %(default)g")
+    exporter.add_argument(
+        "--interval", type=float, default=60.0, metavar="SECONDS", help="how often to ask both (default: %(default)g)"
+    )
     arguments = parser.parse_args(argv)
     if arguments.command == "exporter":
         return _exporter(arguments, parser.prog)

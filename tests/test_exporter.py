@@ -362,7 +362,7 @@ def test_prometheus_down_keeps_the_last_answer_and_counts_each_failure(prometheu
             assert running.affected() == before
             wait_for("a second failure counted", more_errors(running, "prometheus", errors))
             lines = [line for line in running.stderr().splitlines() if prometheus.url in line]
-            assert lines and "ConnectError" in lines[0], running.stderr()
+            assert lines and "ConnectError" in lines[0] and "serving what it gave at" in lines[0], running.stderr()
         finally:
             prometheus.start()
         wait_for("source_up 1 again", lambda: running.health("up")["prometheus"] == 1)
@@ -396,6 +396,24 @@ def test_a_database_that_breaks_keeps_the_last_answer_until_a_good_one_replaces_
         write_zip(database, known)
         wait_for("source_up 1 again", lambda: running.health("up")["osv"] == 1)
         assert running.affected() == {one for one in before if one[0] != "idna"}
+
+
+def test_a_database_missing_then_empty_is_counted_until_it_arrives(tmp_path):
+    database = tmp_path / "osv"
+    with fake_prometheus([("idna", "3.6")]) as server, exporter(tmp_path, server.url, database) as running:
+        assert running.health("up") == {"prometheus": 1, "osv": 0}
+        assert running.affected() == set()
+        line = next(line for line in running.stderr().splitlines() if "ERROR osv" in line)
+        assert f"{database}: no such file or directory" in line and "nothing read from it yet" in line
+        database.mkdir()
+        wait_for("the empty database named", lambda: f"{database} holds no OSV record" in running.stderr())
+        assert running.health("up")["osv"] == 0
+        errors = running.health("refresh_errors_total")["osv"]
+        assert errors >= 2
+        shutil.copytree(OSV, database, dirs_exist_ok=True)
+        wait_for("source_up 1", lambda: running.health("up")["osv"] == 1)
+        assert running.affected() == expected({("idna", "3.6")})
+        assert running.health("refresh_errors_total")["osv"] >= errors
 
 
 def test_a_record_changed_in_place_in_a_directory_tree_is_reloaded(tmp_path):

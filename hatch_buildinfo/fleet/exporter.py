@@ -15,6 +15,7 @@ import signal
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from types import FrameType
 
@@ -125,7 +126,11 @@ class Exporter:
         health = self.health[source]
         health.up = False
         health.errors += 1
-        log.error("%s: %s; serving its last good data", source, message)
+        if health.refreshed is None:
+            log.error("%s: %s; nothing read from it yet", source, message)
+        else:
+            last = datetime.fromtimestamp(health.refreshed, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            log.error("%s: %s; serving what it gave at %s", source, message, last)
 
     def _succeeded(self, source: str, message: str) -> None:
         health = self.health[source]

@@ -20,6 +20,19 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     output = inspect.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print one JSON object")
     output.add_argument("--sbom", action="store_true", help="print the SBOM document the target carries")
+    audit = commands.add_parser(
+        "audit",
+        help="check the locked dependencies of builds, or an SBOM, against an OSV advisory database, offline",
+        description="Exit status: 0 nothing affected, 1 something is, 2 bad input.",
+    )
+    audit.add_argument(
+        "targets",
+        nargs="+",
+        metavar="TARGET",
+        help="a .whl or .tar.gz file, an installed distribution's name, or a CycloneDX SBOM (.json)",
+    )
+    audit.add_argument("--osv", required=True, metavar="PATH", help="a directory of OSV records, or OSV's all.zip")
+    audit.add_argument("--json", action="store_true", help="print one JSON object")
     exporter = commands.add_parser(
         "exporter", help="serve Prometheus metrics: which running module versions an advisory affects"
     )
@@ -30,14 +43,16 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         help="the Prometheus that records python_mod:services:count; credentials come from the environment: "
         "PROMETHEUS_BEARER_TOKEN, or PROMETHEUS_USERNAME and PROMETHEUS_PASSWORD",
     )
-    exporter.add_argument("--osv", required=True, metavar="PATH", help="OSV records: a directory tree or an all.zip")
+    exporter.add_argument("--osv", required=True, metavar="PATH", help="a directory of OSV records, or OSV's all.zip")
     exporter.add_argument("--listen", default="127.0.0.1:9817", metavar="HOST:PORT", help="default: %(default)s")
     exporter.add_argument(
         "--interval", type=float, default=60.0, metavar="SECONDS", help="how often to ask both (default: %(default)g)"
     )
     arguments = parser.parse_args(argv)
+    if arguments.command == "audit":
+        return _audit(parser.prog, arguments)
     if arguments.command == "exporter":
-        return _exporter(arguments, parser.prog)
+        return _exporter(parser.prog, arguments)
 
     try:
         if arguments.sbom:
@@ -51,6 +66,20 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         print(f"{parser.prog}: error: {error}", file=sys.stderr)
         return 2
     return 0
+
+
+def _audit(prog: str, arguments: argparse.Namespace) -> int:
+    # The fleet side loads only here: the run-time side never imports it otherwise.
+    try:
+        from .fleet.advisories import DatabaseError
+        from .fleet.audit import audit
+    except ImportError as error:
+        return _needs_fleet(prog, "audit", error)
+    try:
+        return audit(arguments.targets, arguments.osv, arguments.json)
+    except (InspectError, DatabaseError) as error:
+        print(f"{prog}: error: {error}", file=sys.stderr)
+        return 2
 
 
 def _sbom(target: str) -> bytes:
@@ -77,16 +106,23 @@ def _written_by_hatch_buildinfo(data: bytes) -> bool:
         return False
 
 
-def _exporter(arguments: argparse.Namespace, prog: str) -> int:
+def _exporter(prog: str, arguments: argparse.Namespace) -> int:
     """Run the exporter until SIGTERM or SIGINT; 2 and one line when it cannot start."""
     try:
         from .fleet.exporter import StartError, run
     except ImportError as error:
-        print(f"{prog}: error: the exporter needs hatch-buildinfo[fleet] ({error})", file=sys.stderr)
-        return 2
+        return _needs_fleet(prog, "exporter", error)
     try:
         run(arguments.prometheus, arguments.osv, arguments.listen, arguments.interval)
     except StartError as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
         return 2
     return 0
+
+
+def _needs_fleet(prog: str, command: str, error: ImportError) -> int:
+    print(
+        f"{prog}: error: {command} needs {error.name or 'a module'}: pip install 'hatch-buildinfo[fleet]'",
+        file=sys.stderr,
+    )
+    return 2

@@ -97,10 +97,10 @@ def test_version_text_with_dependencies_loads_only_the_drift_check(tmp_path):
 RUN_TIME_SIDE = f"""if True:
     import importlib, json, pkgutil, sys
     import hatch_buildinfo
-    # Every module of the package but the build side's subpackage, found on disk, not listed by hand.
+    # Every module of the package but the build and fleet sides' subpackages, found on disk, not listed by hand.
     names = [module.name for module in pkgutil.iter_modules(hatch_buildinfo.__path__) if module.name != "__main__"]
     for name in names:
-        if name != "hook":
+        if name not in ("hook", "fleet"):
             importlib.import_module(f"hatch_buildinfo.{{name}}")
     info = hatch_buildinfo.build_info({PACKAGE!r})
     hatch_buildinfo.version_text(info)
@@ -109,15 +109,17 @@ RUN_TIME_SIDE = f"""if True:
     print(json.dumps({{
         "imported": sorted(name for name in sys.modules if name.startswith("hatch_buildinfo.")),
         "build_side": sorted(name for name in sys.modules if name.startswith("hatch_buildinfo.hook")),
+        "fleet_side": sorted(name for name in sys.modules if name.startswith("hatch_buildinfo.fleet")),
     }}))
 """
 
 
-def test_the_run_time_side_loads_no_build_side_module(tmp_path):
-    """Every run-time module, the text, the collectors: nothing from hatch_buildinfo.hook, whatever it holds."""
+def test_the_run_time_side_loads_no_build_side_or_fleet_side_module(tmp_path):
+    """Every run-time module, the text, the collectors: nothing from hatch_buildinfo.hook or .fleet."""
     out = run_python(sys.executable, RUN_TIME_SIDE, generated_package(tmp_path / "path"), tmp_path)
     assert {"hatch_buildinfo.metrics", "hatch_buildinfo.cli", "hatch_buildinfo.fallback"} <= set(out["imported"])
     assert out["build_side"] == []
+    assert out["fleet_side"] == []
 
 
 @pytest.fixture(scope="module")
@@ -161,3 +163,17 @@ def test_without_prometheus_client_only_metrics_is_missing(bare_venv, tmp_path):
     assert lines[0] == f"shim_demo_app, version 4.5.6 (branch: main, revision: {INFO.revision})"
     assert lines[-2:] == ["    certifi:   2024.2.2 (not installed)", "    requests:  2.32.3 (not installed)"]
     assert json.loads(out["json_text"]) == INFO.as_dict()
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [("audit", "app.whl", "--osv", "db"), ("exporter", "--prometheus", "http://127.0.0.1:9090", "--osv", "db")],
+)
+def test_without_the_fleet_extra_each_fleet_command_says_what_to_install(bare_venv, tmp_path, arguments):
+    """The wheel alone has neither packaging, cvss nor httpx: a fleet command is one line naming the extra, exit
+    status 2."""
+    result = run(bare_venv / "bin" / "hatch-buildinfo", *arguments, cwd=tmp_path, check=False)
+    assert (result.returncode, result.stdout) == (2, "")
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"hatch-buildinfo: error: {arguments[0]} needs ")
+    assert line.endswith(": pip install 'hatch-buildinfo[fleet]'")

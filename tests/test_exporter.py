@@ -439,11 +439,11 @@ def test_an_answer_of_500_garbage_too_much_or_too_late_is_counted_and_the_last_o
         assert before == expected({("idna", "3.6")})
         for mode, says in [
             ("500", "HTTP 500: internal error"),
-            ("garbage", "the answer is not JSON: b'<html>"),
-            ("deep", "the answer is not JSON: b'[[["),
+            ("garbage", "the answer is not JSON from the Prometheus API: b'<html>"),
+            ("deep", "the answer is not JSON from the Prometheus API: b'[[["),
             ("matrix", "the answer holds no instant vector"),
             ("unlabelled", "has no name or version: {}"),
-            ("error", 'HTTP 400: {"status": "error", "errorType": "bad_data"'),
+            ("error", "HTTP 400: bad_data: parse error"),
             ("huge", f"the answer is more than {32 * 1024 * 1024} bytes"),
             ("declared", f"the answer is {33 * 1024 * 1024} bytes, more than {32 * 1024 * 1024}"),
             ("silent", "ReadTimeout"),

@@ -95,31 +95,30 @@ class Prometheus:
         # Prometheus reads durations in whole units: 500ms, not 0.5s.
         parameters = {"query": expression, "timeout": f"{max(1, round(self._timeout * 1000))}ms"}
         try:
-            body = self._get(endpoint, parameters)
+            status, body = self._get(endpoint, parameters)
         except httpx.HTTPError as error:
             raise PrometheusError(f"{endpoint}: {type(error).__name__}: {error}") from None
         try:
             answer = json.loads(body)
         except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
-            raise PrometheusError(f"{endpoint}: the answer is not JSON: {body[:80]!r}") from None
-        if not isinstance(answer, dict) or "status" not in answer:
-            raise PrometheusError(f"{endpoint}: the answer is not a Prometheus API response: {body[:80]!r}")
-        if answer["status"] != "success":
-            raise PrometheusError(f"{endpoint}: {answer.get('errorType', 'error')}: {answer.get('error', '')}")
+            answer = None
+        if status != 200:
+            # The API's own errors are JSON; a proxy's may be anything.
+            if isinstance(answer, dict) and "error" in answer:
+                raise PrometheusError(f"{endpoint}: HTTP {status}: {answer.get('errorType')}: {answer['error']}")
+            first = body[:200].decode("utf-8", "replace").strip().partition("\n")[0]
+            raise PrometheusError(f"{endpoint}: HTTP {status}: {first}")
+        if not isinstance(answer, dict) or answer.get("status") != "success":
+            raise PrometheusError(f"{endpoint}: the answer is not JSON from the Prometheus API: {body[:80]!r}")
         data = answer.get("data")
         if not isinstance(data, dict) or data.get("resultType") != "vector" or not isinstance(data.get("result"), list):
             raise PrometheusError(f"{endpoint}: the answer holds no instant vector: {body[:80]!r}")
         return data["result"]
 
-    def _get(self, endpoint: str, parameters: dict[str, str]) -> bytes:
-        """The body of a 200 answer, read within the time and size limits."""
+    def _get(self, endpoint: str, parameters: dict[str, str]) -> tuple[int, bytes]:
+        """The status and body of the answer, read within the time and size limits."""
         deadline = time.monotonic() + self._timeout
         with self._client.stream("GET", endpoint, params=parameters) as response:
-            if response.status_code != 200:
-                text = response.read()[:200].decode("utf-8", "replace").strip()
-                raise PrometheusError(
-                    f"{endpoint}: HTTP {response.status_code}: {text.splitlines()[0] if text else ''}"
-                )
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > self._max_bytes:
                 raise PrometheusError(f"{endpoint}: the answer is {declared} bytes, more than {self._max_bytes}")
@@ -132,4 +131,4 @@ class Prometheus:
                 if time.monotonic() > deadline:
                     raise PrometheusError(f"{endpoint}: the answer took more than {self._timeout:g} s")
                 chunks.append(chunk)
-        return b"".join(chunks)
+        return response.status_code, b"".join(chunks)

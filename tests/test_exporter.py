@@ -462,12 +462,18 @@ def test_an_answer_of_500_garbage_too_much_or_too_late_is_counted_and_the_last_o
     assert "s3cret" not in running.stderr()
 
 
-def test_basic_auth_comes_from_the_environment(tmp_path):
+def test_basic_auth_comes_from_the_environment_and_an_empty_answer_is_said_once(tmp_path):
     credentials = {"PROMETHEUS_USERNAME": "ops", "PROMETHEUS_PASSWORD": "pw"}
     with fake_prometheus([]) as server, exporter(tmp_path, server.url, OSV, **credentials) as running:
         assert running.health("up") == {"prometheus": 1, "osv": 1}
         assert running.affected() == set()
+        first = running.health("refresh_timestamp_seconds")["prometheus"]
+        wait_for("another refresh", lambda: running.health("refresh_timestamp_seconds")["prometheus"] > first)
+    assert len(server.authorizations) > 1
     assert set(server.authorizations) == {"Basic b3BzOnB3"}  # base64 of ops:pw
+    # An empty answer is no error, but a server without the recording rule gives one: said once.
+    (empty,) = [line for line in running.stderr().splitlines() if "is empty" in line]
+    assert "WARNING prometheus: sum by (name, version) (python_mod:services:count) is empty" in empty
 
 
 def test_sigint_stops_it_and_frees_the_port(tmp_path):

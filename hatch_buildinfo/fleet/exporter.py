@@ -25,7 +25,7 @@ from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamil
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from .advisories import Database, DatabaseError, Finding, load
-from .prometheus import TIMEOUT, CredentialsError, Prometheus, PrometheusError
+from .prometheus import RUNNING_QUERY, TIMEOUT, CredentialsError, Prometheus, PrometheusError
 
 log = logging.getLogger(__name__)
 
@@ -95,11 +95,14 @@ class Exporter:
 
     def _refresh_running(self) -> None:
         try:
-            self._running = self.prometheus.running()
+            running = self.prometheus.running()
         except PrometheusError as error:
             self._failed("prometheus", str(error))
             return
-        self._succeeded("prometheus", f"{len(self._running)} running (name, version) pairs")
+        if not running and (self._running or self.health["prometheus"].refreshed is None):
+            log.warning("prometheus: %s is empty: does the server record it with deploy/rules.yml?", RUNNING_QUERY)
+        self._running = running
+        self._succeeded("prometheus", f"{len(running)} running (name, version) pairs")
 
     def _refresh_database(self) -> None:
         fingerprint = files_fingerprint(self.osv)

@@ -210,3 +210,66 @@ def _pep440(text: str) -> bool:
     except InvalidVersion:
         return False
     return True
+
+
+SPELLINGS = ["0.8.0-alpha2", "1.0RC1", "01.2", "1.0.0.post1.dev3", "2.0-1", "1!2.0", "1.0+Local.7", "v1.4", "1.0c1"]
+
+
+def test_a_listed_version_matches_however_either_side_spells_it(tmp_path):
+    """A record with `versions` only: every listed release matches as listed and as PEP 440 spells it."""
+    listed = sorted(
+        {text for _, record in records() for each in record["affected"] for text in each.get("versions", [])}
+    )
+    listed += SPELLINGS
+    record = {
+        "id": "PYSEC-0000-1",
+        "affected": [{"package": {"ecosystem": "PyPI", "name": "demo"}, "versions": listed}],
+    }
+    (tmp_path / "record.json").write_text(json.dumps(record))
+    database = load(tmp_path)
+    spelled = {str(Version(text)) for text in listed if _pep440(text)}
+    assert {"0.8.0a2", "1.0rc1", "1.2", "1.0.0.post1.dev3", "2.0.post1", "1!2.0", "1.0+local.7"} <= spelled
+    missed = [text for text in sorted(spelled | set(listed)) if not database.affecting("demo", text)]
+    assert missed == []
+    assert database.affecting("demo", "0.8.0a3") == database.affecting("demo", "1.0rc2") == []
+
+
+def test_limit_events_and_git_ranges(tmp_path):
+    """`limit` bounds a range from above ("*": no bound); a GIT range names commits and is left out."""
+    package = {"ecosystem": "PyPI", "name": "demo"}
+    limited = {"type": "ECOSYSTEM", "events": [{"introduced": "1.0"}, {"limit": "1.5"}, {"limit": "*"}]}
+    git = {"type": "GIT", "repo": "https://example.invalid/demo", "events": [{"introduced": "0"}, {"fixed": "abc123"}]}
+    unbounded = {"type": "ECOSYSTEM", "events": [{"introduced": "3.0"}, {"limit": "*"}]}
+    for ident, ranges in (("PYSEC-0000-1", [limited, git]), ("PYSEC-0000-2", [unbounded])):
+        record = {"id": ident, "affected": [{"package": package, "ranges": ranges, "versions": ["0.1"]}]}
+        (tmp_path / f"{ident}.json").write_text(json.dumps(record))
+    database = load(tmp_path)
+    assert database.skipped == ()
+    matched = {
+        version: [finding.advisory for finding in database.affecting("demo", version)]
+        for version in ("0.1", "0.2", "1.0", "1.4.9", "1.5", "2.0", "3.0", "99")
+    }
+    assert matched == {
+        "0.1": ["PYSEC-0000-1", "PYSEC-0000-2"],  # listed in both
+        "0.2": [],  # the GIT range's introduced "0" is not read as a version
+        "1.0": ["PYSEC-0000-1"],
+        "1.4.9": ["PYSEC-0000-1"],
+        "1.5": [],
+        "2.0": [],
+        "3.0": ["PYSEC-0000-2"],
+        "99": ["PYSEC-0000-2"],
+    }
+
+
+def test_one_cve_in_two_packages_keeps_each_packages_own_id(tmp_path):
+    """Records join as one advisory per package: a CVE both name does not make one's id stand for the other's."""
+    for ident, name in (("PYSEC-0000-1", "alpha"), ("GHSA-aaaa-bbbb-cccc", "beta")):
+        affected = [{"package": {"ecosystem": "PyPI", "name": name}, "versions": ["1.0"]}]
+        (tmp_path / f"{ident}.json").write_text(
+            json.dumps({"id": ident, "aliases": ["CVE-0000-1"], "affected": affected})
+        )
+    database = load(tmp_path)
+    assert [(f.advisory, f.aliases) for f in database.affecting("alpha", "1.0")] == [("PYSEC-0000-1", ("CVE-0000-1",))]
+    assert [(f.advisory, f.aliases) for f in database.affecting("beta", "1.0")] == [
+        ("GHSA-aaaa-bbbb-cccc", ("CVE-0000-1",))
+    ]

@@ -1,19 +1,20 @@
 """Advisories: read OSV records (a directory tree of .json/.yaml files, or OSV's all.zip) and match versions.
 
-Only `ecosystem: PyPI` entries count; withdrawn records are skipped; records that name each other (PYSEC, GHSA,
-CVE ids as `aliases`) count as one advisory. A version is affected if an ECOSYSTEM range holds it, evaluated as
-the OSV schema's pseudocode says with PEP 440 ordering, or if the record's `versions` lists it.
+Only `ecosystem: PyPI` entries count; withdrawn records are skipped; a package's records that name each other
+(PYSEC, GHSA, CVE ids as `aliases`) count as one advisory. A version is affected if an ECOSYSTEM range holds it,
+evaluated as the OSV schema's pseudocode says with PEP 440 ordering, or if the record's `versions` lists it.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 
 import yaml
@@ -21,13 +22,18 @@ from packaging.version import InvalidVersion, Version
 
 from ..names import normalize_name
 
-SEVERITIES = ("low", "medium", "high", "critical")
 # The chosen id of several aliases: the PyPA database's own, then GitHub's, then any (the smallest sorts first).
 _PREFERENCE = ("PYSEC-", "GHSA-")
 # GitHub's qualitative `database_specific.severity` says MODERATE where CVSS says Medium.
 _QUALITATIVE = {"low": "low", "moderate": "medium", "medium": "medium", "high": "high", "critical": "critical"}
 _EVENTS = ("introduced", "fixed", "last_affected", "limit")
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_NUMBER = "(?:0|[1-9][0-9]*)"
+# A line that is not a version as packaging writes it (epochs and local labels count: rare, and then parsed).
+_NOT_NORMAL = re.compile(
+    rf"^(?!{_NUMBER}(?:\.{_NUMBER})*(?:(?:a|b|rc){_NUMBER})?(?:\.post{_NUMBER})?(?:\.dev{_NUMBER})?$).*$", re.M
+)
+_NOTHING: frozenset[str] = frozenset()
 _ZERO = Version("0.dev0")  # the lowest PEP 440 version: OSV's "0", below even 0's pre- and dev releases
 
 
@@ -50,93 +56,123 @@ class Finding:
     published: float | None
 
 
-@dataclass
 class _Record:
-    ids: tuple[str, ...]  # its own id first, then its aliases
-    published: float | None
-    severity: list  # the record's `severity` entries, its affected entries' after
-    qualitative: str  # `database_specific.severity`, lower-case, "" where none
+    """What matching needs of one record; the rest of it (details, references) is not kept."""
 
+    __slots__ = ("ids", "published", "qualitative", "severity")
 
-class _Group:
-    """The records of one advisory: its chosen id, its aliases, and (worked out on first match) its severity."""
-
-    __slots__ = ("_severity", "advisory", "aliases", "published", "records")
-
-    def __init__(self, records: list[_Record]) -> None:
-        ids = {name for record in records for name in record.ids}
-        self.advisory = min(ids, key=_preference)
-        self.aliases = tuple(sorted(ids - {self.advisory}))
-        self.records = sorted(records, key=lambda record: _preference(record.ids[0]))
-        dates = [record.published for record in records if record.published is not None]
-        self.published = min(dates) if dates else None
-        self._severity = ""
-
-    @property
-    def severity(self) -> str:
-        # CVSS parsing is slow next to loading: only advisories that match pay for it.
-        if not self._severity:
-            self._severity = _severity(self.records)
-        return self._severity
+    def __init__(self, ids: tuple[str, ...], published: object, severity: list, qualitative: str) -> None:
+        self.ids = ids  # its own id first, then its aliases
+        self.published = published  # as the record spells it: parsed only if it matches
+        self.severity = severity  # the record's `severity` entries, its affected entries' after
+        self.qualitative = qualitative  # `database_specific.severity`, lower-case, "" where none
 
 
 class _Affected:
-    """One record's `affected` entry for one package, ranges parsed; the `versions` list normalised on first use."""
+    """One record's `affected` entry for one package: its ECOSYSTEM ranges parsed, its `versions` as listed."""
 
-    __slots__ = ("_normal", "group", "ranges", "versions")
+    __slots__ = ("fixes", "ranges", "record", "respelled", "versions")
 
-    def __init__(self, ranges: tuple, versions: frozenset[str]) -> None:
+    def __init__(self, record: _Record, ranges: tuple, versions: frozenset[str]) -> None:
+        self.record = record
         self.ranges = ranges  # ((events sorted by version, limits), ...)
+        self.fixes = tuple(sorted(at for events, _ in ranges for at, kind in events if kind == "fixed"))
         self.versions = versions
-        self._normal: frozenset[str] | None = None
-        self.group: _Group | None = None
+        self.respelled = _respelled(versions)
 
-    def affects(self, version: Version | None, text: str) -> bool:
+    def affects(self, version: Version | None, text: str, normal: str) -> bool:
+        """Whether `version` (`text` as given, `normal` as PEP 440 spells it) is listed or in a range."""
         if text in self.versions:
             return True
         if version is None:  # not PEP 440: only an exact string in `versions` matches
             return False
-        if self._normal is None:
-            self._normal = frozenset(_normalised(self.versions))
-        return str(version) in self._normal or any(_in_range(version, *each) for each in self.ranges)
+        if normal in self.versions:
+            return True
+        for events, limits in self.ranges:
+            if _in_range(version, events, limits):
+                return True
+        return normal in self.respelled
 
-    def fixed_above(self, version: Version | None) -> Iterator[Version]:
-        for events, _limits in self.ranges:
-            for at, kind in events:
-                if kind == "fixed" and (version is None or at > version):
-                    yield at
+    def fixed_above(self, version: Version | None) -> Version | None:
+        for at in self.fixes:
+            if version is None or at > version:
+                return at
+        return None
+
+
+class _Group:
+    """The records of one advisory about one package: its chosen id, its aliases, its date and severity."""
+
+    __slots__ = ("_findings", "_severity", "advisory", "aliases", "entries", "published", "records")
+
+    def __init__(self, entries: list[_Affected]) -> None:
+        self.entries = entries
+        records = list({id(entry.record): entry.record for entry in entries}.values())
+        ids = {name for record in records for name in record.ids}
+        self.advisory = min(ids, key=_preference)
+        self.aliases = tuple(sorted(ids - {self.advisory}))
+        self.records = sorted(records, key=lambda record: _preference(record.ids[0]))
+        dates = [date for date in (_timestamp(record.published) for record in records) if date is not None]
+        self.published = min(dates) if dates else None
+        self._severity = ""
+        self._findings: dict[Version | None, Finding] = {}
+
+    def finding(self, fixed: Version | None) -> Finding:
+        """The finding of this advisory where `fixed` is the lowest fixed version above the running one."""
+        found = self._findings.get(fixed)
+        if found is None:
+            # Reading CVSS vectors is slow next to matching: only advisories that match pay for it.
+            self._severity = self._severity or _severity(self.records)
+            found = Finding(self.advisory, self.aliases, self._severity, str(fixed or ""), self.published)
+            self._findings[fixed] = found
+        return found
 
 
 class Database:
-    """Loaded OSV records, indexed by PEP 503 name. `skipped`: one line per record that could not be read."""
+    """Loaded OSV records, by PEP 503 name. `skipped`: one line per record that could not be read."""
 
     def __init__(self, by_name: dict[str, list[_Affected]], skipped: tuple[str, ...]) -> None:
-        self._by_name = by_name
+        # Aliases are joined per package: one id never stands for another package's record that names the same CVE.
+        self._groups = {
+            key: sorted(_grouped(entries), key=lambda group: group.advisory) for key, entries in by_name.items()
+        }
+        self._names: dict[str, str] = {}
+        self._versions: dict[str, tuple[Version | None, str]] = {}
         self.skipped = skipped
-
-    def __len__(self) -> int:
-        """How many advisories (aliases counted once)."""
-        return len({id(entry.group) for entries in self._by_name.values() for entry in entries})
 
     def affecting(self, name: str, version: str) -> list[Finding]:
         """The advisories that affect `name` at `version`, sorted by advisory id."""
-        entries = self._by_name.get(normalize_name(name))
-        if not entries:
+        key = self._names.get(name)
+        if key is None:
+            key = self._names[name] = normalize_name(name)
+        groups = self._groups.get(key)
+        if not groups:
             return []
-        try:
-            parsed: Version | None = Version(version)
-        except InvalidVersion:
-            parsed = None
-        fixes: dict[_Group, list[Version]] = {}
-        for entry in entries:
-            if entry.affects(parsed, version):
-                assert entry.group is not None  # set by load
-                fixes.setdefault(entry.group, []).extend(entry.fixed_above(parsed))
-        findings = [
-            Finding(group.advisory, group.aliases, group.severity, str(min(fixed)) if fixed else "", group.published)
-            for group, fixed in fixes.items()
-        ]
-        return sorted(findings, key=lambda finding: finding.advisory)
+        parsed, normal = self._parsed(version)
+        findings = []
+        for group in groups:
+            fixed: Version | None = None
+            hit = False
+            for entry in group.entries:
+                if entry.affects(parsed, version, normal):
+                    hit = True
+                    above = entry.fixed_above(parsed)
+                    if above is not None and (fixed is None or above < fixed):
+                        fixed = above
+            if hit:
+                findings.append(group.finding(fixed))
+        return findings
+
+    def _parsed(self, text: str) -> tuple[Version | None, str]:
+        # A fleet runs the same versions of many packages, and asks again each interval: each is parsed once.
+        found = self._versions.get(text)
+        if found is None:
+            try:
+                version = Version(text)
+                found = self._versions[text] = (version, str(version))
+            except InvalidVersion:
+                found = self._versions[text] = (None, "")
+        return found
 
 
 def load(path: str | os.PathLike) -> Database:
@@ -149,7 +185,7 @@ def load(path: str | os.PathLike) -> Database:
     else:
         raise DatabaseError(f"{where}: no such file or directory (an OSV database: a directory of records or all.zip)")
     versions: dict[str, Version] = {}
-    records: list[tuple[_Record, dict[str, list[_Affected]]]] = []
+    by_name: dict[str, list[_Affected]] = {}
     skipped = []
     seen = 0
     for name, read in documents:
@@ -164,13 +200,13 @@ def load(path: str | os.PathLike) -> Database:
         except _BadRecord as error:
             skipped.append(f"{name}: {error}")
             continue
-        if parsed is not None:
-            records.append(parsed)
+        for key, entries in parsed.items():
+            by_name.setdefault(key, []).extend(entries)
     if not seen:
         raise DatabaseError(f"{where} holds no OSV record (.json or .yaml files)")
-    if not records and skipped:
+    if len(skipped) == seen:
         raise DatabaseError(f"{where}: not one OSV record could be read ({len(skipped)} skipped; first: {skipped[0]})")
-    return Database(_index(records), tuple(skipped))
+    return Database(by_name, tuple(skipped))
 
 
 def _directory(root: str) -> Iterator[tuple[str, Callable[[], bytes]]]:
@@ -192,8 +228,8 @@ def _zip(path: str) -> Iterator[tuple[str, Callable[[], bytes]]]:
                 yield f"{path}:{member}", partial(archive.read, member)
 
 
-def _record(name: str, data: bytes, versions: dict[str, Version]) -> tuple[_Record, dict[str, list[_Affected]]] | None:
-    """A record and its PyPI entries by name; None for a withdrawn record or one with no PyPI entry."""
+def _record(name: str, data: bytes, versions: dict[str, Version]) -> dict[str, list[_Affected]]:
+    """A record's PyPI entries by PEP 503 name; none for a withdrawn record."""
     try:
         document = json.loads(data) if name.endswith(".json") else yaml.load(data, Loader=_LOADER)
     except (ValueError, yaml.YAMLError) as error:
@@ -201,10 +237,19 @@ def _record(name: str, data: bytes, versions: dict[str, Version]) -> tuple[_Reco
     if not isinstance(document, dict) or not isinstance(document.get("id"), str):
         raise _BadRecord("is not an OSV record (no `id`)")
     if document.get("withdrawn"):
-        return None
+        return {}
     ident = document["id"]
     by_name: dict[str, list[_Affected]] = {}
     severity = list(_list(document, "severity", ident))
+    aliases = tuple(alias for alias in _list(document, "aliases", ident) if isinstance(alias, str))
+    specific = document.get("database_specific")
+    qualitative = specific.get("severity") if isinstance(specific, dict) else None
+    record = _Record(
+        (ident, *aliases),
+        document.get("published"),
+        severity,
+        qualitative.lower() if isinstance(qualitative, str) else "",
+    )
     for affected in _list(document, "affected", ident):
         package = affected.get("package") if isinstance(affected, dict) else None
         if not isinstance(package, dict) or package.get("ecosystem") != "PyPI":
@@ -215,20 +260,9 @@ def _record(name: str, data: bytes, versions: dict[str, Version]) -> tuple[_Reco
         listed = frozenset(_list(affected, "versions", ident))
         if not all(isinstance(version, str) for version in listed):
             raise _BadRecord(f"{ident}: `versions` holds a value that is not a string (quote it)")
-        by_name.setdefault(normalize_name(package["name"]), []).append(_Affected(ranges, listed))
+        by_name.setdefault(normalize_name(package["name"]), []).append(_Affected(record, ranges, listed))
         severity.extend(_list(affected, "severity", ident))
-    if not by_name:
-        return None
-    aliases = tuple(alias for alias in _list(document, "aliases", ident) if isinstance(alias, str))
-    specific = document.get("database_specific")
-    qualitative = specific.get("severity") if isinstance(specific, dict) else None
-    record = _Record(
-        (ident, *aliases),
-        _timestamp(document.get("published")),
-        severity,
-        qualitative.lower() if isinstance(qualitative, str) else "",
-    )
-    return record, by_name
+    return by_name
 
 
 def _list(mapping: dict, key: str, ident: str) -> list:
@@ -245,7 +279,7 @@ def _ecosystem(each: object) -> bool:
 
 def _range(each: dict, ident: str, versions: dict[str, Version]) -> tuple:
     events: list[tuple[Version, str]] = []
-    limits: list[tuple[Version, str]] = []
+    limits: list[Version] = []
     for event in _list(each, "events", ident):
         if not (isinstance(event, dict) and len(event) == 1 and next(iter(event)) in _EVENTS):
             raise _BadRecord(f"{ident}: range event {event!r} is not one of {', '.join(_EVENTS)}")
@@ -256,10 +290,13 @@ def _range(each: dict, ident: str, versions: dict[str, Version]) -> tuple:
             continue  # no limit
         else:
             at = _version(value, versions, f"{ident}: range event {kind}")
-        (limits if kind == "limit" else events).append((at, kind))
+        if kind == "limit":
+            limits.append(at)
+        else:
+            events.append((at, kind))
     # The pseudocode's `sorted(range.events)`; at one version, introduced comes before what ends it.
     events.sort(key=lambda event: (event[0], event[1] != "introduced"))
-    return tuple(events), tuple(at for at, _ in limits)
+    return tuple(events), tuple(limits)
 
 
 def _version(value: object, versions: dict[str, Version], what: str) -> Version:
@@ -274,6 +311,21 @@ def _version(value: object, versions: dict[str, Version], what: str) -> Version:
         except InvalidVersion:
             raise _BadRecord(f"{what} {text!r} is not a PEP 440 version") from None
     return found
+
+
+def _respelled(listed: frozenset[str]) -> frozenset[str]:
+    """The listed versions that PEP 440 spells otherwise (`0.8.0-alpha2` is 0.8.0a2), as PEP 440 spells them."""
+    # One scan in C finds the rare lines not spelled as PEP 440 spells them; only those are parsed.
+    odd = _NOT_NORMAL.findall("\n".join(listed))
+    if not odd:
+        return _NOTHING
+    spelled = set()
+    for text in odd:
+        try:
+            spelled.add(str(Version(text)))
+        except InvalidVersion:
+            continue  # matched by exact string only
+    return frozenset(spelled) - listed
 
 
 def _in_range(version: Version, events: tuple, limits: tuple) -> bool:
@@ -293,16 +345,8 @@ def _in_range(version: Version, events: tuple, limits: tuple) -> bool:
     return vulnerable
 
 
-def _normalised(listed: frozenset[str]) -> Iterator[str]:
-    for text in listed:
-        try:
-            yield str(Version(text))
-        except InvalidVersion:
-            continue  # matched by exact string only
-
-
-def _index(records: list[tuple[_Record, dict[str, list[_Affected]]]]) -> dict[str, list[_Affected]]:
-    """Entries by name, each pointing at its advisory: records joined where one's ids and aliases meet another's."""
+def _grouped(entries: list[_Affected]) -> Iterator[_Group]:
+    """A package's entries by advisory: records joined where one's id or aliases meet another's."""
     parent: dict[str, str] = {}
 
     def root(name: str) -> str:
@@ -311,22 +355,14 @@ def _index(records: list[tuple[_Record, dict[str, list[_Affected]]]]) -> dict[st
             name = parent[name]
         return name
 
-    for record, _ in records:
-        first = root(record.ids[0])
-        for other in record.ids[1:]:
+    for entry in entries:
+        first = root(entry.record.ids[0])
+        for other in entry.record.ids[1:]:
             parent[root(other)] = first
-    members: dict[str, list[_Record]] = {}
-    for record, _ in records:
-        members.setdefault(root(record.ids[0]), []).append(record)
-    groups = {key: _Group(found) for key, found in members.items()}
-    by_name: dict[str, list[_Affected]] = {}
-    for record, entries in records:
-        group = groups[root(record.ids[0])]
-        for name, affected in entries.items():
-            for entry in affected:
-                entry.group = group
-            by_name.setdefault(name, []).extend(affected)
-    return by_name
+    members: dict[str, list[_Affected]] = {}
+    for entry in entries:
+        members.setdefault(root(entry.record.ids[0]), []).append(entry)
+    return (_Group(found) for found in members.values())
 
 
 def _preference(ident: str) -> tuple[int, str]:
@@ -338,22 +374,30 @@ def _preference(ident: str) -> tuple[int, str]:
 
 def _severity(records: list[_Record]) -> str:
     """From a CVSS vector (the newest CVSS version any record gives), else a qualitative severity, else unknown."""
-    from cvss import CVSS3, CVSS4, CVSSError
-
     entries = [entry for record in records for entry in record.severity if isinstance(entry, dict)]
-    for kind, scorer in (("CVSS_V4", CVSS4), ("CVSS_V3", CVSS3)):
+    for kind in ("CVSS_V4", "CVSS_V3"):
         for entry in entries:
-            if entry.get("type") != kind:
-                continue
-            try:
-                score = scorer(entry.get("score")).base_score
-            except (CVSSError, TypeError, ValueError, KeyError):
-                continue  # a vector the library cannot read: the next one, or the qualitative severity
-            return _rating(float(score))
+            vector = entry.get("score")
+            if entry.get("type") == kind and isinstance(vector, str):
+                rating = _cvss_rating(kind, vector)
+                if rating:
+                    return rating
     for record in records:
         if record.qualitative in _QUALITATIVE:
             return _QUALITATIVE[record.qualitative]
     return "unknown"
+
+
+@lru_cache(maxsize=4096)  # advisories share far fewer vectors than they number
+def _cvss_rating(kind: str, vector: str) -> str:
+    """The rating of a CVSS vector's base score; "" for a vector the library cannot read."""
+    from cvss import CVSS3, CVSS4, CVSSError
+
+    try:
+        score = (CVSS4 if kind == "CVSS_V4" else CVSS3)(vector).base_score
+    except (CVSSError, TypeError, ValueError, KeyError):
+        return ""
+    return _rating(float(score))
 
 
 def _rating(score: float) -> str:

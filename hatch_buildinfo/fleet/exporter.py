@@ -123,7 +123,7 @@ class Exporter:
         self._database = database
         # Taken before the load: files that changed during it make the next refresh load again.
         self._fingerprint = fingerprint
-        self._succeeded("osv", f"loaded {len(database)} advisories from {self.osv}")
+        self._succeeded("osv", f"loaded {self.osv}")
 
     def _failed(self, source: str, message: str) -> None:
         health = self.health[source]

@@ -476,9 +476,15 @@ def test_basic_auth_comes_from_the_environment_and_an_empty_answer_is_said_once(
     assert "WARNING prometheus: sum by (name, version) (python_mod:services:count) is empty" in empty
 
 
-def test_sigint_stops_it_and_frees_the_port(tmp_path):
-    with fake_prometheus([]) as server, exporter(tmp_path, server.url, OSV) as running:
+def test_sigint_stops_it_at_once_even_in_the_middle_of_a_request_and_frees_the_port(tmp_path):
+    """The server takes 3 s to answer and the exporter would wait 5 (its interval): SIGINT does not wait."""
+    with fake_prometheus([]) as server, exporter(tmp_path, server.url, OSV, "5") as running:
+        asked = len(server.authorizations)
+        server.mode = "silent"
+        wait_for("the next request", lambda: len(server.authorizations) > asked)
+        started = time.monotonic()
         assert _terminate(running.process, signal.SIGINT) == 0
+        assert time.monotonic() - started < 1.5
         with pytest.raises(OSError):
             urllib.request.urlopen(running.url, timeout=2)
     assert "stopping on SIGINT" in running.stderr()

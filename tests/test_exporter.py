@@ -199,13 +199,19 @@ def exporter(
     port = free_port()
     log = tmp_path / f"exporter-{port}.log"
     command = [SCRIPT, "exporter", "--prometheus", prometheus_url, "--osv", osv, "--listen", f"127.0.0.1:{port}"]
+    # Only the credentials a test gives, and no proxy between the exporter and a loopback server.
+    clean = {
+        key: value
+        for key, value in os.environ.items()
+        if not (key.startswith("PROMETHEUS_") or key.upper().endswith("_PROXY"))
+    }
     with open(log, "wb") as stderr:
         process = subprocess.Popen(
             [*map(str, command), "--interval", interval],
             stdin=subprocess.DEVNULL,
             stdout=stderr,
             stderr=stderr,
-            env={**os.environ, **environ},
+            env={**clean, **environ},
         )
     running = Exporter(process, f"http://127.0.0.1:{port}/metrics", log)
     try:

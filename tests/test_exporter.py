@@ -404,6 +404,23 @@ def test_a_database_that_breaks_keeps_the_last_answer_until_a_good_one_replaces_
         assert running.affected() == {one for one in before if one[0] != "idna"}
 
 
+def test_a_record_nested_too_deep_for_the_parser_does_not_stop_it(tmp_path):
+    """Whether the loader skips such a record or gives up on the database, the exporter counts it and keeps
+    serving what it had."""
+    database = tmp_path / "all.zip"
+    known = {f"{advisory}.json": json.dumps(record).encode() for advisory, record in records().items()}
+    write_zip(database, known)
+    with fake_prometheus([("idna", "3.6")]) as server, exporter(tmp_path, server.url, database) as running:
+        before = running.affected()
+        assert before == expected({("idna", "3.6")})
+        write_zip(database, {**known, "DEEP-1.json": b"[" * 100_000})
+        wait_for("the error counted", more_errors(running, "osv", 0))
+        first = running.health("refresh_timestamp_seconds")["prometheus"]
+        wait_for("another refresh", lambda: running.health("refresh_timestamp_seconds")["prometheus"] > first)
+        assert running.affected() == before
+        assert "DEEP-1.json" in running.stderr() or "RecursionError" in running.stderr()
+
+
 def test_a_database_missing_then_empty_is_counted_until_it_arrives(tmp_path):
     database = tmp_path / "osv"
     with fake_prometheus([("idna", "3.6")]) as server, exporter(tmp_path, server.url, database) as running:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import new_project, run, wheel_in
+from conftest import UV, clean_environment, new_project, run, sdist_in, wheel_in
 
 OSV = Path(__file__).parent / "fixtures" / "osv"
 # A runtime lock: requests at a release the 2024 advisory affects, certifi only where the marker holds (not here).
@@ -23,7 +24,8 @@ def audit(*arguments: str | Path, cwd: Path):
     return run(sys.executable, "-m", "hatch_buildinfo", "audit", *arguments, cwd=cwd, check=False)
 
 
-def built_wheel(path: Path, lock: str) -> Path:
+def built(path: Path, lock: str, *targets: str) -> Path:
+    """The output directory of a build of `targets` of a project whose runtime lock is `lock`."""
     project = new_project(path)
     text = (path / "pyproject.toml").read_text()
     dependencies = 'dependencies = ["requests", "urllib3", "certifi; sys_platform == \'win32\'"]\n'
@@ -31,17 +33,22 @@ def built_wheel(path: Path, lock: str) -> Path:
     project.write("requirements.txt", lock)
     project.git("init", "--quiet", "--initial-branch=main")
     project.commit("initial")
-    return wheel_in(project.build("wheel").outdir)
+    return project.build(*targets).outdir
 
 
 @pytest.fixture(scope="module")
-def affected_wheel(tmp_path_factory) -> Path:
-    return built_wheel(tmp_path_factory.mktemp("affected") / "demo", LOCK)
+def affected(tmp_path_factory) -> Path:
+    return built(tmp_path_factory.mktemp("affected") / "demo", LOCK, "sdist", "wheel")
+
+
+@pytest.fixture(scope="module")
+def affected_wheel(affected) -> Path:
+    return wheel_in(affected)
 
 
 @pytest.fixture(scope="module")
 def fixed_wheel(tmp_path_factory) -> Path:
-    return built_wheel(tmp_path_factory.mktemp("fixed") / "demo", FIXED_LOCK)
+    return wheel_in(built(tmp_path_factory.mktemp("fixed") / "demo", FIXED_LOCK, "wheel"))
 
 
 def test_a_wheel_locking_an_affected_version_exits_1_with_one_line_per_advisory(affected_wheel, tmp_path):
@@ -53,6 +60,28 @@ def test_a_wheel_locking_an_affected_version_exits_1_with_one_line_per_advisory(
         "severity=unknown fixed=2023.7.22",
         f"{affected_wheel}: requests 2.31.0 GHSA-9wx4-h78v-vm56 aliases=CVE-2024-35195 severity=medium fixed=2.32.2",
     ]
+
+
+def test_an_sdist_and_an_installed_distribution_audit_as_the_wheel_does(affected, affected_wheel, tmp_path):
+    expected = audit(affected_wheel, "--osv", OSV, cwd=tmp_path).stdout
+    sdist = sdist_in(affected)
+    result = audit(sdist, "--osv", OSV, cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (1, expected.replace(str(affected_wheel), str(sdist)))
+    site = tmp_path / "site"
+    run(UV, "pip", "install", "--quiet", "--no-deps", "--target", site, affected_wheel, cwd=tmp_path)
+    installed = run(
+        sys.executable,
+        "-m",
+        "hatch_buildinfo",
+        "audit",
+        "demo-pkg",
+        "--osv",
+        OSV,
+        cwd=tmp_path,
+        env=clean_environment(PYTHONPATH=str(site)),
+        check=False,
+    )
+    assert (installed.returncode, installed.stdout) == (1, expected.replace(str(affected_wheel), "demo-pkg"))
 
 
 def test_json_names_the_same_findings(affected_wheel, tmp_path):
@@ -133,3 +162,13 @@ def test_bad_input_exits_2_with_one_line(affected_wheel, tmp_path, target, osv, 
     assert len(result.stderr.splitlines()) == 1
     assert message in result.stderr
     assert result.stderr.startswith("python -m hatch_buildinfo: error: ")
+
+
+def test_an_unreadable_record_is_one_warning_line_and_the_rest_still_counts(affected_wheel, tmp_path):
+    database = tmp_path / "osv"
+    shutil.copytree(OSV, database)
+    (database / "broken.json").write_text('{"id": "PYSEC-0000-1", "affected": "requests"}')
+    result = audit(affected_wheel, "--osv", database, cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stdout == audit(affected_wheel, "--osv", OSV, cwd=tmp_path).stdout
+    assert result.stderr == f"warning: skipped {database / 'broken.json'}: PYSEC-0000-1: `affected` is not a list\n"

@@ -22,7 +22,7 @@ from packaging.version import InvalidVersion, Version
 
 from ..names import normalize_name
 
-# The chosen id of several aliases: the PyPA database's own, then GitHub's, then any (the smallest sorts first).
+# The chosen id of several aliases: the PyPA database's own, then GitHub's, then the smallest.
 _PREFERENCE = ("PYSEC-", "GHSA-")
 # GitHub's qualitative `database_specific.severity` says MODERATE where CVSS says Medium.
 _QUALITATIVE = {"low": "low", "moderate": "medium", "medium": "medium", "high": "high", "critical": "critical"}
@@ -101,29 +101,25 @@ class _Affected:
 
 
 class _Group:
-    """The records of one advisory about one package: its chosen id, its aliases, its date and severity."""
+    """The records of one advisory about one package: its chosen id; its aliases, date and severity once it matches."""
 
-    __slots__ = ("_findings", "_severity", "advisory", "aliases", "entries", "published", "records")
+    __slots__ = ("_findings", "advisory", "entries")
 
     def __init__(self, entries: list[_Affected]) -> None:
         self.entries = entries
-        records = list({id(entry.record): entry.record for entry in entries}.values())
-        ids = {name for record in records for name in record.ids}
-        self.advisory = min(ids, key=_preference)
-        self.aliases = tuple(sorted(ids - {self.advisory}))
-        self.records = sorted(records, key=lambda record: _preference(record.ids[0]))
-        dates = [date for date in (_timestamp(record.published) for record in records) if date is not None]
-        self.published = min(dates) if dates else None
-        self._severity = ""
+        self.advisory = _chosen({name for entry in entries for name in entry.record.ids})
         self._findings: dict[Version | None, Finding] = {}
 
     def finding(self, fixed: Version | None) -> Finding:
         """The finding of this advisory where `fixed` is the lowest fixed version above the running one."""
         found = self._findings.get(fixed)
         if found is None:
-            # Reading CVSS vectors is slow next to matching: only advisories that match pay for it.
-            self._severity = self._severity or _severity(self.records)
-            found = Finding(self.advisory, self.aliases, self._severity, str(fixed or ""), self.published)
+            # Worked out on the first match: most advisories match nothing a fleet runs, and CVSS vectors are slow.
+            records = sorted({id(entry.record): entry.record for entry in self.entries}.values(), key=_order)
+            aliases = tuple(sorted({name for record in records for name in record.ids} - {self.advisory}))
+            dates = [date for date in (_timestamp(record.published) for record in records) if date is not None]
+            severity = _severity(records)
+            found = Finding(self.advisory, aliases, severity, str(fixed or ""), min(dates) if dates else None)
             self._findings[fixed] = found
         return found
 
@@ -347,6 +343,8 @@ def _in_range(version: Version, events: tuple, limits: tuple) -> bool:
 
 def _grouped(entries: list[_Affected]) -> Iterator[_Group]:
     """A package's entries by advisory: records joined where one's id or aliases meet another's."""
+    if len(entries) == 1:
+        return iter([_Group(entries)])
     parent: dict[str, str] = {}
 
     def root(name: str) -> str:
@@ -365,11 +363,20 @@ def _grouped(entries: list[_Affected]) -> Iterator[_Group]:
     return (_Group(found) for found in members.values())
 
 
-def _preference(ident: str) -> tuple[int, str]:
-    for rank, prefix in enumerate(_PREFERENCE):
-        if ident.startswith(prefix):
-            return rank, ident
-    return len(_PREFERENCE), ident
+def _chosen(ids: set[str]) -> str:
+    """The id an advisory goes by: the PyPA database's own, else GitHub's, else the smallest (CVE-…, MAL-…)."""
+    for prefix in _PREFERENCE:
+        preferred = [name for name in ids if name.startswith(prefix)]
+        if preferred:
+            return min(preferred)
+    return min(ids)
+
+
+def _order(record: _Record) -> tuple[int, str]:
+    """Records in the order their ids are preferred: whose CVSS vector or severity counts first."""
+    ident = record.ids[0]
+    rank = next((rank for rank, prefix in enumerate(_PREFERENCE) if ident.startswith(prefix)), len(_PREFERENCE))
+    return rank, ident
 
 
 def _severity(records: list[_Record]) -> str:

@@ -33,9 +33,26 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     )
     audit.add_argument("--osv", required=True, metavar="PATH", help="a directory of OSV records, or OSV's all.zip")
     audit.add_argument("--json", action="store_true", help="print one JSON object")
+    exporter = commands.add_parser(
+        "exporter", help="serve Prometheus metrics: which running module versions an advisory affects"
+    )
+    exporter.add_argument(
+        "--prometheus",
+        required=True,
+        metavar="URL",
+        help="the Prometheus that records python_mod:services:count; credentials come from the environment: "
+        "PROMETHEUS_BEARER_TOKEN, or PROMETHEUS_USERNAME and PROMETHEUS_PASSWORD",
+    )
+    exporter.add_argument("--osv", required=True, metavar="PATH", help="a directory of OSV records, or OSV's all.zip")
+    exporter.add_argument("--listen", default="127.0.0.1:9817", metavar="HOST:PORT", help="default: %(default)s")
+    exporter.add_argument(
+        "--interval", type=float, default=60.0, metavar="SECONDS", help="how often to ask both (default: %(default)g)"
+    )
     arguments = parser.parse_args(argv)
     if arguments.command == "audit":
         return _audit(parser.prog, arguments)
+    if arguments.command == "exporter":
+        return _exporter(parser.prog, arguments)
 
     try:
         if arguments.sbom:
@@ -57,9 +74,7 @@ def _audit(prog: str, arguments: argparse.Namespace) -> int:
         from .fleet.advisories import DatabaseError
         from .fleet.audit import audit
     except ImportError as error:
-        missing = error.name or "a module"
-        print(f"{prog}: error: audit needs {missing}: pip install 'hatch-buildinfo[fleet]'", file=sys.stderr)
-        return 2
+        return _needs_fleet(prog, "audit", error)
     try:
         return audit(arguments.targets, arguments.osv, arguments.json)
     except (InspectError, DatabaseError) as error:
@@ -89,3 +104,25 @@ def _written_by_hatch_buildinfo(data: bytes) -> bool:
         return any(tool.get("name") == "hatch-buildinfo" for tool in tools)
     except (ValueError, TypeError, KeyError, AttributeError):  # not JSON, or not CycloneDX 1.5+ tools
         return False
+
+
+def _exporter(prog: str, arguments: argparse.Namespace) -> int:
+    """Run the exporter until SIGTERM or SIGINT; 2 and one line when it cannot start."""
+    try:
+        from .fleet.exporter import StartError, run
+    except ImportError as error:
+        return _needs_fleet(prog, "exporter", error)
+    try:
+        run(arguments.prometheus, arguments.osv, arguments.listen, arguments.interval)
+    except StartError as error:
+        print(f"{prog}: error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _needs_fleet(prog: str, command: str, error: ImportError) -> int:
+    print(
+        f"{prog}: error: {command} needs {error.name or 'a module'}: pip install 'hatch-buildinfo[fleet]'",
+        file=sys.stderr,
+    )
+    return 2

@@ -165,10 +165,15 @@ def test_without_prometheus_client_only_metrics_is_missing(bare_venv, tmp_path):
     assert json.loads(out["json_text"]) == INFO.as_dict()
 
 
-def test_without_the_fleet_extra_audit_says_what_to_install(bare_venv, tmp_path):
-    """The wheel alone has neither packaging nor cvss: `audit` is one line naming the extra, exit status 2."""
-    result = run(bare_venv / "bin" / "hatch-buildinfo", "audit", "app.whl", "--osv", "db", cwd=tmp_path, check=False)
+@pytest.mark.parametrize(
+    "arguments",
+    [("audit", "app.whl", "--osv", "db"), ("exporter", "--prometheus", "http://127.0.0.1:9090", "--osv", "db")],
+)
+def test_without_the_fleet_extra_each_fleet_command_says_what_to_install(bare_venv, tmp_path, arguments):
+    """The wheel alone has neither packaging, cvss nor httpx: a fleet command is one line naming the extra, exit
+    status 2."""
+    result = run(bare_venv / "bin" / "hatch-buildinfo", *arguments, cwd=tmp_path, check=False)
     assert (result.returncode, result.stdout) == (2, "")
     (line,) = result.stderr.splitlines()
-    assert line.startswith("hatch-buildinfo: error: audit needs ")
+    assert line.startswith(f"hatch-buildinfo: error: {arguments[0]} needs ")
     assert line.endswith(": pip install 'hatch-buildinfo[fleet]'")

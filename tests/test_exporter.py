@@ -1,0 +1,542 @@
+"""`hatch-buildinfo exporter` as a real process: it asks a real Prometheus (Debian's), which scrapes services
+exposing python_mod_info and records python_mod:services:count with the shipped rule, and matches the answer
+against the real OSV records of tests/fixtures/osv/. What a user sees is its /metrics: the advisory series,
+and its own health when Prometheus stops, when the database breaks, when an HTTP server answers 500, garbage,
+too much or too late. Every process a test starts, it stops."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+import yaml
+from conftest import ROOT, debian_prometheus
+from prometheus_client import CollectorRegistry, Gauge, start_http_server
+from prometheus_client.parser import text_string_to_metric_families
+
+from hatch_buildinfo.fleet.advisories import load
+
+sys.path.insert(0, str(ROOT / "deploy"))
+from fleet import wait_for
+from tiers import free_port
+
+OSV = ROOT / "tests" / "fixtures" / "osv"
+SCRIPT = Path(sys.executable).with_name("hatch-buildinfo")
+INFO = "python_mod_advisory_info"
+PUBLISHED = "python_advisory_published_timestamp_seconds"
+# What the services run, (program, name, version); requests 2.31.0 runs in two programs.
+SERVICES = [
+    ("shop", "requests", "2.31.0"),
+    ("shop", "idna", "3.6"),
+    ("shop", "urllib3", "1.26.4"),
+    ("shop", "jinja2", "3.1.4"),
+    ("billing", "requests", "2.31.0"),
+    ("billing", "requests", "2.32.3"),
+    ("billing", "py", "1.11.0"),
+    ("billing", "flask", "3.0.0"),
+]
+AFFECTED = {("requests", "2.31.0"), ("idna", "3.6"), ("urllib3", "1.26.4"), ("py", "1.11.0")}
+
+
+# --- the processes --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def services() -> Iterator[str]:
+    """One loopback target exposing python_mod_info for SERVICES, as the hook's collector does."""
+    registry = CollectorRegistry()
+    info = Gauge(
+        "python_mod_info", "A metric with a constant '1' value.", ["name", "program", "version"], registry=registry
+    )
+    for program, name, version in SERVICES:
+        info.labels(name=name, program=program, version=version).set(1)
+    server, thread = start_http_server(0, "127.0.0.1", registry)
+    yield f"127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+class PrometheusServer:
+    """Debian's prometheus scraping `target` every second and recording python_mod:services:count with
+    deploy/rules.yml's own expression; it can be stopped and started again on the same port and data."""
+
+    def __init__(self, directory: Path, target: str) -> None:
+        (rule,) = [
+            rule
+            for group in yaml.safe_load((ROOT / "deploy" / "rules.yml").read_text(encoding="utf-8"))["groups"]
+            for rule in group["rules"]
+            if rule.get("record") == "python_mod:services:count"
+        ]
+        directory.mkdir()
+        (directory / "rules.yml").write_text(
+            yaml.safe_dump({"groups": [{"name": "t", "interval": "1s", "rules": [rule]}]})
+        )
+        config = {
+            "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+            "rule_files": ["rules.yml"],
+            "scrape_configs": [{"job_name": "services", "static_configs": [{"targets": [target]}]}],
+        }
+        (directory / "prometheus.yml").write_text(yaml.safe_dump(config))
+        self.directory = directory
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        command = [
+            debian_prometheus("prometheus"),
+            f"--config.file={self.directory / 'prometheus.yml'}",
+            f"--storage.tsdb.path={self.directory / 'data'}",
+            f"--web.listen-address=127.0.0.1:{self.port}",
+        ]
+        with open(self.directory / "prometheus.log", "ab") as log:
+            self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        wait_for("python_mod:services:count", self._recorded)
+
+    def _recorded(self) -> bool:
+        try:
+            with urllib.request.urlopen(
+                f"{self.url}/api/v1/query?query=python_mod:services:count", timeout=2
+            ) as answer:
+                return bool(json.load(answer)["data"]["result"])
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        if self.process is not None:
+            _terminate(self.process)
+            self.process = None
+
+
+@pytest.fixture(scope="module")
+def prometheus(services, tmp_path_factory) -> Iterator[PrometheusServer]:
+    server = PrometheusServer(tmp_path_factory.mktemp("prometheus") / "server", services)
+    server.start()
+    yield server
+    server.stop()
+
+
+def _terminate(process: subprocess.Popen, signum: int = signal.SIGTERM) -> int:
+    if process.poll() is None:
+        process.send_signal(signum)
+        try:
+            return process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            raise AssertionError(f"{process.args[0]} did not stop on {signal.Signals(signum).name}") from None
+    return process.returncode
+
+
+class Exporter:
+    """`hatch-buildinfo exporter` running as its own process, its stderr in a file."""
+
+    def __init__(self, process: subprocess.Popen, url: str, log: Path) -> None:
+        self.process = process
+        self.url = url
+        self.log = log
+
+    def samples(self, name: str) -> dict[frozenset, float]:
+        """The samples of `name` on /metrics now: {frozenset of label items: value}."""
+        with urllib.request.urlopen(self.url, timeout=5) as response:
+            text = response.read().decode()
+        return {
+            frozenset(sample.labels.items()): sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+            if sample.name == name
+        }
+
+    def health(self, name: str) -> dict[str, float]:
+        """A health family by source: `up`, `refresh_timestamp_seconds` or `refresh_errors_total`."""
+        prefix = "hatch_buildinfo_exporter_source_" if name == "up" else "hatch_buildinfo_exporter_"
+        return {dict(labels)["source"]: value for labels, value in self.samples(prefix + name).items()}
+
+    def affected(self) -> set[tuple[str, ...]]:
+        """The advisory series as (name, version, advisory, aliases, severity, fixed)."""
+        keys = ("name", "version", "advisory", "aliases", "severity", "fixed")
+        series = self.samples(INFO)
+        assert set(series.values()) <= {1.0}
+        return {tuple(dict(labels)[key] for key in keys) for labels in series}
+
+    def stderr(self) -> str:
+        return self.log.read_text()
+
+    def asked(self) -> bool:
+        """Whether each source was asked once: refreshed, or counted as an error."""
+        if self.process.poll() is not None:
+            raise AssertionError(f"the exporter exited ({self.process.returncode}):\n{self.stderr()}")
+        try:
+            refreshed = self.health("refresh_timestamp_seconds")
+            errors = self.health("refresh_errors_total")
+        except OSError:
+            return False
+        return all(source in refreshed or errors[source] for source in ("prometheus", "osv"))
+
+
+@contextmanager
+def exporter(
+    tmp_path: Path, prometheus_url: str, osv: Path, interval: str = "0.5", **environ: str
+) -> Iterator[Exporter]:
+    """The exporter, serving once both sources were asked; stopped by SIGTERM, which it must obey with 0."""
+    port = free_port()
+    log = tmp_path / f"exporter-{port}.log"
+    command = [SCRIPT, "exporter", "--prometheus", prometheus_url, "--osv", osv, "--listen", f"127.0.0.1:{port}"]
+    # Only the credentials a test gives, and no proxy between the exporter and a loopback server.
+    clean = {
+        key: value
+        for key, value in os.environ.items()
+        if not (key.startswith("PROMETHEUS_") or key.upper().endswith("_PROXY"))
+    }
+    with open(log, "wb") as stderr:
+        process = subprocess.Popen(
+            [*map(str, command), "--interval", interval],
+            stdin=subprocess.DEVNULL,
+            stdout=stderr,
+            stderr=stderr,
+            env={**clean, **environ},
+        )
+    running = Exporter(process, f"http://127.0.0.1:{port}/metrics", log)
+    try:
+        wait_for("the exporter's first refresh", running.asked)
+        yield running
+    finally:
+        returncode = _terminate(process)
+    assert returncode == 0, running.stderr()
+
+
+def more_errors(running: Exporter, source: str, than: float) -> Callable[[], bool]:
+    """A check that `source` has more refresh errors than `than`, for wait_for."""
+    return lambda: running.health("refresh_errors_total")[source] > than
+
+
+def expected(pairs: set[tuple[str, str]], osv: Path = OSV) -> set[tuple[str, ...]]:
+    """What the advisory database says of `pairs`, as Exporter.affected() gives it."""
+    database = load(osv)
+    return {
+        (name, version, f.advisory, ",".join(f.aliases), f.severity, f.fixed)
+        for name, version in pairs
+        for f in database.affecting(name, version)
+    }
+
+
+def epoch(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+class FakePrometheus(http.server.ThreadingHTTPServer):
+    """A loopback HTTP server answering /api/v1/query as `mode` says, and keeping each Authorization header."""
+
+    daemon_threads = True
+    # mode: (status, body, declared Content-Length or None, seconds before the answer, seconds between bytes)
+    answers: ClassVar[dict[str, tuple[int, bytes, int | None, float, float]]] = {
+        "500": (500, b"internal error\n", None, 0, 0),
+        "garbage": (200, b"<html>not an API</html>", None, 0, 0),
+        "deep": (200, b"[" * 100_000, None, 0, 0),
+        "matrix": (200, b'{"status": "success", "data": {"resultType": "matrix", "result": []}}', None, 0, 0),
+        "unlabelled": (200, b'{"status": "success", "data": {"resultType": "vector", "result": [{}]}}', None, 0, 0),
+        "error": (400, b'{"status": "error", "errorType": "bad_data", "error": "parse error"}', None, 0, 0),
+        "huge": (200, b"[" * (33 * 1024 * 1024), None, 0, 0),
+        "declared": (200, b"[", 33 * 1024 * 1024, 0, 0),
+        "silent": (200, b"{}", None, 3, 0),
+        "dribbling": (200, b"[" * 20, None, 0, 0.1),
+    }
+
+    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+        super().__init__(("127.0.0.1", 0), _FakeHandler)
+        self.mode = "good"
+        self.authorizations: list[str | None] = []
+        vector = [{"metric": {"name": name, "version": version}, "value": [0, "1"]} for name, version in pairs]
+        self.good = json.dumps({"status": "success", "data": {"resultType": "vector", "result": vector}}).encode()
+        self.url = f"http://127.0.0.1:{self.server_port}"
+
+
+class _FakeHandler(http.server.BaseHTTPRequestHandler):
+    server: FakePrometheus
+
+    def do_GET(self) -> None:
+        self.server.authorizations.append(self.headers.get("Authorization"))
+        status, body, declared, delay, pause = self.server.answers.get(
+            self.server.mode, (200, self.server.good, None, 0, 0)
+        )
+        time.sleep(delay)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            if declared is not None:  # otherwise none: the exporter must count what it reads
+                self.send_header("Content-Length", str(declared))
+            self.end_headers()
+            for start in range(0, len(body), 1 if pause else len(body)):
+                self.wfile.write(body[start : start + (1 if pause else len(body))])
+                self.wfile.flush()
+                time.sleep(pause)
+        except OSError:  # the exporter gave up on a huge or slow answer
+            pass
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def fake_prometheus(pairs: list[tuple[str, str]]) -> Iterator[FakePrometheus]:
+    server = FakePrometheus(pairs)
+    thread = threading.Thread(target=server.serve_forever)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def records(osv: Path = OSV) -> dict[str, dict]:
+    """Each record of the fixture database by id, as JSON would hold it."""
+    found = {}
+    for path in sorted([*osv.rglob("*.json"), *osv.rglob("*.yaml")]):
+        record = yaml.safe_load(path.read_text(encoding="utf-8"))  # YAML reads JSON too
+        found[record["id"]] = json.loads(json.dumps(record, default=_rfc3339))
+    return found
+
+
+def _rfc3339(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def write_zip(path: Path, documents: dict[str, bytes]) -> None:
+    """An all.zip as OSV exports one: a flat `ID.json` per record; written aside and renamed into place."""
+    partial = path.with_suffix(".partial")
+    with zipfile.ZipFile(partial, "w") as archive:
+        for name, data in documents.items():
+            archive.writestr(name, data)
+    partial.replace(path)
+
+
+# --- the tests ----------------------------------------------------------------------------------------
+
+
+def test_the_exporter_names_each_running_version_an_advisory_affects(prometheus, tmp_path):
+    with exporter(tmp_path, prometheus.url, OSV) as running:
+        series = running.affected()
+        published = {dict(labels)["advisory"]: value for labels, value in running.samples(PUBLISHED).items()}
+        up = running.health("up")
+        errors = running.health("refresh_errors_total")
+        refreshed = running.health("refresh_timestamp_seconds")
+    assert {(name, version) for name, version, *_ in series} == AFFECTED
+    assert series == expected({(name, version) for _, name, version in SERVICES})
+    (idna,) = [one for one in series if one[0] == "idna"]
+    assert {idna[2], *idna[3].split(",")} == {"PYSEC-2024-60", "CVE-2024-3651"}
+    assert idna[4:] == ("high", "3.7")
+    (py,) = [one for one in series if one[0] == "py"]
+    assert py[5] == ""  # last_affected 1.11.0: no release fixes it
+    (cve,) = [one for one in series if "CVE-2024-35195" in {one[2], *one[3].split(",")}]
+    assert cve[:2] == ("requests", "2.31.0")
+    assert cve[4:] == ("medium", "2.32.2")
+    assert len([one for one in series if one[0] == "urllib3"]) > 1  # several advisories, one series each
+    assert set(published) == {advisory for _, _, advisory, *_ in series}
+    assert published[idna[2]] == epoch("2024-07-07T18:15:00Z")
+    assert up == {"prometheus": 1, "osv": 1}
+    assert errors == {"prometheus": 0, "osv": 0}
+    assert all(time.time() - 60 < seconds <= time.time() for seconds in refreshed.values()), refreshed
+
+
+def test_prometheus_down_keeps_the_last_answer_and_counts_each_failure(prometheus, tmp_path):
+    with exporter(tmp_path, prometheus.url, OSV) as running:
+        before = running.affected()
+        prometheus.stop()
+        try:
+            wait_for("source_up 0", lambda: running.health("up") == {"prometheus": 0, "osv": 1})
+            errors = running.health("refresh_errors_total")["prometheus"]
+            assert errors >= 1
+            assert running.affected() == before
+            wait_for("a second failure counted", more_errors(running, "prometheus", errors))
+            lines = [line for line in running.stderr().splitlines() if prometheus.url in line]
+            assert lines and "ConnectError" in lines[0] and "serving what it gave at" in lines[0], running.stderr()
+        finally:
+            prometheus.start()
+        wait_for("source_up 1 again", lambda: running.health("up")["prometheus"] == 1)
+        assert running.affected() == before
+
+
+def test_a_database_that_breaks_keeps_the_last_answer_until_a_good_one_replaces_it(tmp_path):
+    """An all.zip: a record it cannot read is counted and named, the rest loads; a zip that is not one leaves the
+    last database serving; the next good one is loaded because it changed."""
+    database = tmp_path / "all.zip"
+    known = {f"{advisory}.json": json.dumps(record).encode() for advisory, record in records().items()}
+    write_zip(database, {**known, "BROKEN-1.json": b'{"id": "BROKEN-1", "affected": ['})
+    pairs = sorted({(name, version) for _, name, version in SERVICES})
+    with fake_prometheus(pairs) as server, exporter(tmp_path, server.url, database) as running:
+        before = running.affected()
+        assert before == expected(set(pairs))
+        assert running.health("refresh_errors_total")["osv"] == 1
+        assert running.health("up")["osv"] == 1
+        first = running.health("refresh_timestamp_seconds")["osv"]
+        wait_for("two more refreshes", lambda: running.health("refresh_timestamp_seconds")["osv"] > first + 0.9)
+        # Not loaded again while unchanged: still the one warning, the one error.
+        (warning,) = [line for line in running.stderr().splitlines() if "BROKEN-1.json" in line]
+        assert "WARNING" in warning
+        assert running.health("refresh_errors_total")["osv"] == 1
+        database.write_bytes(b"not a zip")
+        wait_for("source_up 0", lambda: running.health("up") == {"prometheus": 1, "osv": 0})
+        assert running.health("refresh_errors_total")["osv"] >= 2
+        assert running.affected() == before
+        assert any(str(database) in line for line in running.stderr().splitlines()[-3:]), running.stderr()
+        del known["PYSEC-2024-60.json"]
+        write_zip(database, known)
+        wait_for("source_up 1 again", lambda: running.health("up")["osv"] == 1)
+        assert running.affected() == {one for one in before if one[0] != "idna"}
+
+
+def test_a_record_nested_too_deep_for_the_parser_does_not_stop_it(tmp_path):
+    """Whether the loader skips such a record or gives up on the database, the exporter counts it and keeps
+    serving what it had."""
+    database = tmp_path / "all.zip"
+    known = {f"{advisory}.json": json.dumps(record).encode() for advisory, record in records().items()}
+    write_zip(database, known)
+    with fake_prometheus([("idna", "3.6")]) as server, exporter(tmp_path, server.url, database) as running:
+        before = running.affected()
+        assert before == expected({("idna", "3.6")})
+        write_zip(database, {**known, "DEEP-1.json": b"[" * 100_000})
+        wait_for("the error counted", more_errors(running, "osv", 0))
+        first = running.health("refresh_timestamp_seconds")["prometheus"]
+        wait_for("another refresh", lambda: running.health("refresh_timestamp_seconds")["prometheus"] > first)
+        assert running.affected() == before
+        assert "DEEP-1.json" in running.stderr() or "RecursionError" in running.stderr()
+
+
+def test_a_database_missing_then_empty_is_counted_until_it_arrives(tmp_path):
+    database = tmp_path / "osv"
+    with fake_prometheus([("idna", "3.6")]) as server, exporter(tmp_path, server.url, database) as running:
+        assert running.health("up") == {"prometheus": 1, "osv": 0}
+        assert running.affected() == set()
+        line = next(line for line in running.stderr().splitlines() if "ERROR osv" in line)
+        assert f"{database}: no such file or directory" in line and "nothing read from it yet" in line
+        database.mkdir()
+        wait_for("the empty database named", lambda: f"{database} holds no OSV record" in running.stderr())
+        assert running.health("up")["osv"] == 0
+        errors = running.health("refresh_errors_total")["osv"]
+        assert errors >= 2
+        shutil.copytree(OSV, database, dirs_exist_ok=True)
+        wait_for("source_up 1", lambda: running.health("up")["osv"] == 1)
+        assert running.affected() == expected({("idna", "3.6")})
+        assert running.health("refresh_errors_total")["osv"] >= errors
+
+
+def test_a_record_changed_in_place_in_a_directory_tree_is_reloaded(tmp_path):
+    """As a `git pull` of the advisory database does: the file changes, its directory does not."""
+    database = tmp_path / "osv"
+    shutil.copytree(OSV, database)
+    (record,) = database.rglob("PYSEC-2024-60.yaml")
+    with fake_prometheus([("idna", "3.6"), ("py", "1.11.0")]) as server, exporter(
+        tmp_path, server.url, database
+    ) as running:
+        before = running.affected()
+        assert {name for name, *_ in before} == {"idna", "py"}
+        record.write_text(record.read_text() + "withdrawn: '2024-08-01T00:00:00Z'\n")
+        wait_for("the withdrawn record gone", lambda: {name for name, *_ in running.affected()} == {"py"})
+        assert running.affected() == {one for one in before if one[0] == "py"}
+        assert running.health("up")["osv"] == 1
+
+
+def test_an_answer_of_500_garbage_too_much_or_too_late_is_counted_and_the_last_one_kept(tmp_path):
+    token = {"PROMETHEUS_BEARER_TOKEN": "s3cret"}
+    with fake_prometheus([("idna", "3.6")]) as server, exporter(tmp_path, server.url, OSV, "0.5", **token) as running:
+        before = running.affected()
+        assert before == expected({("idna", "3.6")})
+        for mode, says in [
+            ("500", "HTTP 500: internal error"),
+            ("garbage", "the answer is not JSON from the Prometheus API: b'<html>"),
+            ("deep", "the answer is not JSON from the Prometheus API: b'[[["),
+            ("matrix", "the answer holds no instant vector"),
+            ("unlabelled", "has no name or version: {}"),
+            ("error", "HTTP 400: bad_data: parse error"),
+            ("huge", f"the answer is more than {32 * 1024 * 1024} bytes"),
+            ("declared", f"the answer is {33 * 1024 * 1024} bytes, more than {32 * 1024 * 1024}"),
+            ("silent", "ReadTimeout"),
+            ("dribbling", "the answer took more than 0.5 s"),
+        ]:
+            errors = running.health("refresh_errors_total")["prometheus"]
+            server.mode = mode
+            wait_for(f"{mode}: an error counted", more_errors(running, "prometheus", errors))
+            assert running.health("up")["prometheus"] == 0
+            assert running.affected() == before
+            assert says in running.stderr().splitlines()[-1], running.stderr()
+            server.mode = "good"
+            wait_for(f"{mode}: source_up 1 again", lambda: running.health("up")["prometheus"] == 1)
+        authorizations = set(server.authorizations)
+    assert authorizations == {"Bearer s3cret"}
+    assert "s3cret" not in running.stderr()
+
+
+def test_basic_auth_comes_from_the_environment_and_an_empty_answer_is_said_once(tmp_path):
+    credentials = {"PROMETHEUS_USERNAME": "ops", "PROMETHEUS_PASSWORD": "pw"}
+    with fake_prometheus([]) as server, exporter(tmp_path, server.url, OSV, **credentials) as running:
+        assert running.health("up") == {"prometheus": 1, "osv": 1}
+        assert running.affected() == set()
+        first = running.health("refresh_timestamp_seconds")["prometheus"]
+        wait_for("another refresh", lambda: running.health("refresh_timestamp_seconds")["prometheus"] > first)
+    assert len(server.authorizations) > 1
+    assert set(server.authorizations) == {"Basic b3BzOnB3"}  # base64 of ops:pw
+    # An empty answer is no error, but a server without the recording rule gives one: said once.
+    (empty,) = [line for line in running.stderr().splitlines() if "is empty" in line]
+    assert "WARNING prometheus: sum by (name, version) (python_mod:services:count) is empty" in empty
+
+
+def test_sigint_stops_it_at_once_even_in_the_middle_of_a_request_and_frees_the_port(tmp_path):
+    """The server takes 3 s to answer and the exporter would wait 5 (its interval): SIGINT does not wait."""
+    with fake_prometheus([]) as server, exporter(tmp_path, server.url, OSV, "5") as running:
+        asked = len(server.authorizations)
+        server.mode = "silent"
+        wait_for("the next request", lambda: len(server.authorizations) > asked)
+        started = time.monotonic()
+        assert _terminate(running.process, signal.SIGINT) == 0
+        assert time.monotonic() - started < 1.5
+        with pytest.raises(OSError):
+            urllib.request.urlopen(running.url, timeout=2)
+    assert "stopping on SIGINT" in running.stderr()
+
+
+@pytest.fixture
+def busy_port() -> Iterator[int]:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        yield taken.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "says"),
+    [
+        (["--prometheus", "http://ops:pw@127.0.0.1:9090"], "PROMETHEUS_USERNAME"),
+        (["--prometheus", "127.0.0.1:9090"], "give an http:// or https:// URL"),
+        (["--listen", "localhost"], "--listen localhost: give HOST:PORT"),
+        (["--interval", "0"], "--interval 0: give a finite number of seconds above 0"),
+        (["--interval", "inf"], "--interval inf: give a finite number of seconds above 0"),
+        (["--listen", "127.0.0.1:{busy}"], "Address already in use"),
+    ],
+)
+def test_it_will_not_start_as_asked_with_one_line(arguments, says, busy_port, tmp_path):
+    command = [SCRIPT, "exporter", "--prometheus", "http://127.0.0.1:9", "--osv", OSV]
+    arguments = [argument.format(busy=busy_port) for argument in arguments]
+    result = subprocess.run([*map(str, command), *arguments], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("hatch-buildinfo: error: ") and says in line, line
+    assert "pw" not in line

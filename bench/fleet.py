@@ -728,8 +728,7 @@ def federation_missing(shards: Sequence[Server], central: Server) -> str | None:
     Compared whole, values included: the global's evaluations count only once it holds every shard's
     series at their values from an evaluation on the whole fleet.
     """
-    (job,) = tiers.load("global.yml")["scrape_configs"]
-    for selector in job["params"]["match[]"]:
+    for selector in tiers.federated():
         held = central.query(selector)
         for index, shard in enumerate(shards):
             inputs = shard.evaluations_pending(1)

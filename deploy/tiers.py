@@ -15,6 +15,9 @@ from typing import Any
 import yaml
 
 DEPLOY = Path(__file__).resolve().parent
+# The advisory exporter's scrape job in prometheus.yml and global.yml. These set-ups run no exporter, so they
+# leave it out rather than count a target that is down.
+EXPORTER_JOB = "hatch_buildinfo_exporter"
 
 
 def load(name: str) -> Any:
@@ -63,10 +66,21 @@ def global_config(shard_addresses: list[str], interval: str | None = None) -> di
     return _scraping(load("global.yml"), shard_addresses, interval)
 
 
+def federated() -> list[str]:
+    """global.yml's `match[]` selectors: the series the global server federates from every shard."""
+    (job,) = _without_exporter(load("global.yml"))["scrape_configs"]
+    return list(job["params"]["match[]"])
+
+
+def _without_exporter(config: dict[str, Any]) -> dict[str, Any]:
+    config["scrape_configs"] = [job for job in config["scrape_configs"] if job["job_name"] != EXPORTER_JOB]
+    return config
+
+
 def _scraping(config: dict[str, Any], targets: list[str], interval: str | None) -> dict[str, Any]:
     if interval is not None:
         config["global"].update(scrape_interval=interval, evaluation_interval=interval)
-    (job,) = config["scrape_configs"]
+    (job,) = _without_exporter(config)["scrape_configs"]
     job["static_configs"] = [{"targets": list(targets)}]
     return config
 

@@ -299,16 +299,19 @@ FLEET[f'python_advisory_published_timestamp_seconds{{{EXPORTER}, advisory="GHSA-
 
 EVAL_TIME = "10m"
 # (labels, services, days since the advisory's publication) of each exposure in FLEET
+NEWER = ("GHSA-9hjg-9r4m-mvj7", "2.32.4", "CVE-2024-47081")  # (advisory, fixed, aliases)
+OLDER = ("GHSA-9wx4-h78v-vm56", "2.32.0", "CVE-2024-35195")
 EXPOSED = [
     (
-        f'{{program="{program}", name="requests", version="{version}", advisory="{advisory}", severity="medium"}}',
+        f'{{program="{program}", name="requests", version="{version}", advisory="{advisory}", severity="medium", '
+        f'fixed="{fixed}", aliases="{aliases}"}}',
         *answer,
     )
-    for program, version, advisory, *answer in [
-        ("example_app", "2.32.3", "GHSA-9hjg-9r4m-mvj7", 2, 40),
-        ("other_app", "2.32.3", "GHSA-9hjg-9r4m-mvj7", 1, 40),
-        ("example_app", "2.31.0", "GHSA-9hjg-9r4m-mvj7", 1, 40),
-        ("example_app", "2.31.0", "GHSA-9wx4-h78v-vm56", 1, 400),
+    for program, version, (advisory, fixed, aliases), *answer in [
+        ("example_app", "2.32.3", NEWER, 2, 40),
+        ("other_app", "2.32.3", NEWER, 1, 40),
+        ("example_app", "2.31.0", NEWER, 1, 40),
+        ("example_app", "2.31.0", OLDER, 1, 400),
     ]
 ]
 # What each panel must show for FLEET at EVAL_TIME, with $module = requests; for a panel of several queries, a

@@ -85,6 +85,7 @@ EQUALITY_QUERIES = (
     "max by (job, program, revision) (python_build:commit_timestamp_seconds:max)",
     "sum by (job, program) (python_build:stale_services:count)",
     "python_mod:versions:count",
+    "python_mod:advisory_services:count",
 )
 # Labels that differ between the two set-ups by construction: the global server's federation adds them.
 FEDERATION_LABELS = ("shard", "instance")
@@ -94,6 +95,15 @@ POOL_SIZE = 300
 GOOD_VERSIONS = {"requests": ("2.28.2", "2.32.3", "2.32.4"), "urllib3": ("1.26.20", "2.2.3", "2.3.0")}
 BAD_VERSION = {"requests": "2.31.0", "urllib3": "2.0.6"}
 OTHER_NAMES = ("certifi", "idna", "charset-normalizer", "packaging", "prometheus-client", "pydantic", "attrs", "click")
+
+# What the advisory exporter serves for the simulated fleet (advisory_exposition): rules.yml's bad versions
+# carry the public advisories that affect them; the oldest version of every third module of 3 versions
+# or more carries 1 to 3 made-up ones.
+KNOWN_ADVISORIES = {
+    ("requests", "2.31.0"): (("GHSA-9hjg-9r4m-mvj7", "medium", "2.32.4"), ("GHSA-9wx4-h78v-vm56", "medium", "2.32.0")),
+    ("urllib3", "2.0.6"): (("GHSA-g4mx-q9vg-27p4", "medium", "2.0.7"),),
+}
+SEVERITIES = ("low", "medium", "high", "critical", "unknown")
 
 START = time.monotonic()
 
@@ -248,6 +258,38 @@ def exposition(services: Sequence[Service]) -> bytes:
             labels = f'instance="{service.instance}",name="{name}",program="{service.program}",version="{version}"'
             lines.append(f"python_mod_info{{{labels}}} 1")
     return ("\n".join(lines) + "\n").encode()
+
+
+def advisory_exposition(fleet: Fleet, now: int) -> tuple[bytes, int]:
+    """The body the advisory exporter would serve for `fleet` (KNOWN_ADVISORIES, and made-up ones, seeded), and
+    how many running (name, version) pairs it names."""
+    rng = random.Random(SEED + 1)  # its own: the fleet stays the same with or without it
+    running = sorted({module for service in fleet.services for module in service.build.modules})
+    versions: dict[str, list[str]] = {}
+    for name, version in running:
+        versions.setdefault(name, []).append(version)
+    affected = dict(KNOWN_ADVISORIES)
+    for name, found in versions.items():
+        oldest = min(found, key=version_key)
+        if (name, oldest) not in affected and len(found) >= 3 and rng.random() < 1 / 3:
+            affected[(name, oldest)] = tuple(
+                (
+                    f"BENCH-{rng.getrandbits(32):08x}",
+                    rng.choice(SEVERITIES),
+                    rng.choice(("", max(found, key=version_key))),
+                )
+                for _ in range(rng.randint(1, 3))
+            )
+    info = ["# TYPE python_mod_advisory_info gauge"]
+    published: dict[str, int] = {}
+    for (name, version), advisories in sorted(affected.items()):
+        for advisory, severity, fixed in advisories:
+            labels = f'advisory="{advisory}",aliases="",fixed="{fixed}",name="{name}",severity="{severity}"'
+            info.append(f'python_mod_advisory_info{{{labels},version="{version}"}} 1')
+            published.setdefault(advisory, now - rng.randint(1, 900) * DAY)
+    info.append("# TYPE python_advisory_published_timestamp_seconds gauge")
+    info += [f'python_advisory_published_timestamp_seconds{{advisory="{id}"}} {at}' for id, at in published.items()]
+    return ("\n".join(info) + "\n").encode(), len(affected)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -489,8 +531,7 @@ def scraping_the_fleet(config: dict[str, Any]) -> dict[str, Any]:
 
     honor_labels: each target serves many services, and each service's `instance` is in the body.
     """
-    (job,) = config["scrape_configs"]
-    job.update(job_name=JOB, honor_labels=True)
+    tiers.services_job(config).update(job_name=JOB, honor_labels=True)
     return config
 
 
@@ -625,15 +666,21 @@ def start_server(
     return Server(name, role, process, port, directory)
 
 
-def measure(setup: Setup, fleet: Fleet, targets: Sequence[str], options: Options, processes: Processes) -> SetupFigures:
-    """Start the configuration's servers, wait until their rules evaluated on the whole fleet, measure, stop them."""
+def measure(
+    setup: Setup, fleet: Fleet, targets: Sequence[str], exporter: str, options: Options, processes: Processes
+) -> SetupFigures:
+    """Start the configuration's servers, wait until their rules evaluated on the whole fleet, measure, stop them.
+
+    The servers that run global-rules.yml scrape the advisory exporter at `exporter`; the baseline does not."""
     size = len(fleet.services)
     root = options.workdir / f"{size}-{setup.key}"
     interval = options.interval
     servers: list[Server] = []
     try:
         if setup.shards == 0:
-            config = scraping_the_fleet(tiers.single_config(list(targets), interval))
+            config = scraping_the_fleet(
+                tiers.single_config(list(targets), interval, None if setup.baseline else exporter)
+            )
             rules = baseline_rules(fleet.programs, interval) if setup.baseline else None
             role = "baseline" if setup.baseline else "single"
             servers.append(start_server(options, processes, root / "server", f"{setup.key}", role, config, rules))
@@ -643,7 +690,7 @@ def measure(setup: Setup, fleet: Fleet, targets: Sequence[str], options: Options
                 servers.append(
                     start_server(options, processes, root / f"shard{shard}", f"shard {shard}", "shard", config)
                 )
-            config = tiers.global_config([server.address for server in servers], interval)
+            config = tiers.global_config([server.address for server in servers], interval, exporter)
             servers.append(start_server(options, processes, root / "global", "global", "global", config))
         return measure_servers(setup, fleet, servers, len(targets), options)
     finally:
@@ -728,8 +775,7 @@ def federation_missing(shards: Sequence[Server], central: Server) -> str | None:
     Compared whole, values included: the global's evaluations count only once it holds every shard's
     series at their values from an evaluation on the whole fleet.
     """
-    (job,) = tiers.load("global.yml")["scrape_configs"]
-    for selector in job["params"]["match[]"]:
+    for selector in tiers.federated():
         held = central.query(selector)
         for index, shard in enumerate(shards):
             inputs = shard.evaluations_pending(1)
@@ -806,14 +852,22 @@ def differing(reference: dict[str, list[Sample]], other: dict[str, list[Sample]]
     return differences
 
 
+# What an alert about a program may be about besides the program: one alert series for each is expected.
+ABOUT = ("name", "version", "advisory")
+
+
 def alerts_per_program(alerts: Sequence[Sample]) -> dict[str, tuple[int, int]]:
-    """For each alert about a program: how many programs have pending or firing series, and the most one has."""
-    counts: dict[str, dict[str, int]] = {}
+    """For each alert about a program: how many programs have pending or firing series, and the most one has for
+    one module, version and advisory (ABOUT: PythonModuleVulnerable fires once per each of those and program)."""
+    counts: dict[str, dict[tuple[str, ...], int]] = {}
     for labels, _ in alerts:
         if labels.get("program"):
             per_program = counts.setdefault(labels["alertname"], {})
-            per_program[labels["program"]] = per_program.get(labels["program"], 0) + 1
-    return {alert: (len(programs), max(programs.values())) for alert, programs in sorted(counts.items())}
+            key = (labels["program"], *(labels.get(label, "") for label in ABOUT))
+            per_program[key] = per_program.get(key, 0) + 1
+    return {
+        alert: (len({key[0] for key in programs}), max(programs.values())) for alert, programs in sorted(counts.items())
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1069,15 +1123,17 @@ def measure_size(size: int, setups: Sequence[Setup], options: Options, processes
     count = math.ceil(size / options.per_target)
     # Service i goes to target i mod count: a program's instances spread over targets, hence over shards.
     bodies = [exposition(fleet.services[index::count]) for index in range(count)]
+    advisories, affected = advisory_exposition(fleet, int(time.time()))
     directory = options.workdir / f"{size}-fleet"
-    targets = serve_fleet(processes, directory, bodies)
+    *targets, exporter = serve_fleet(processes, directory, [*bodies, advisories])
     series = sum(body.count(b"\n") - body.count(b"# TYPE") for body in bodies)
     progress(f"{size:,} services of {len(fleet.programs):,} programs: {series:,} series on {count} targets")
+    progress(f"advisory exporter (served at {exporter}): advisories on {affected:,} running (name, version) pairs")
     results: list[SetupFigures] = []
     try:
         for setup in setups:
             progress(f"{size:,} services, {setup.label}: starting")
-            figures = measure(setup, fleet, targets, options, processes)
+            figures = measure(setup, fleet, targets, exporter, options, processes)
             if setup.shards:
                 single = next(result for result in results if result.setup.key == "single")
                 figures.identical = differing(single.answers, figures.answers)

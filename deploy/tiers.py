@@ -15,6 +15,9 @@ from typing import Any
 import yaml
 
 DEPLOY = Path(__file__).resolve().parent
+# The advisory exporter's scrape job in prometheus.yml and global.yml: a set-up given no exporter address leaves
+# it out rather than count a target that is down.
+EXPORTER_JOB = "hatch_buildinfo_exporter"
 
 
 def load(name: str) -> Any:
@@ -41,9 +44,10 @@ def rule_files(config: dict[str, Any], interval: str | None = None) -> dict[str,
     return files
 
 
-def single_config(targets: list[str], interval: str | None = None) -> dict[str, Any]:
-    """prometheus.yml: one server scraping `targets` and running both rule files."""
-    return _scraping(load("prometheus.yml"), targets, interval)
+def single_config(targets: list[str], interval: str | None = None, exporter: str | None = None) -> dict[str, Any]:
+    """prometheus.yml: one server scraping `targets` (and the advisory exporter at `exporter`, if given) and running
+    both rule files."""
+    return _scraping(load("prometheus.yml"), targets, interval, exporter)
 
 
 def shard_config(shard: int, shards: int, targets: list[str], interval: str | None = None) -> dict[str, Any]:
@@ -58,16 +62,36 @@ def shard_config(shard: int, shards: int, targets: list[str], interval: str | No
     return config
 
 
-def global_config(shard_addresses: list[str], interval: str | None = None) -> dict[str, Any]:
-    """global.yml federating from the shards at `shard_addresses` and running global-rules.yml."""
-    return _scraping(load("global.yml"), shard_addresses, interval)
+def global_config(
+    shard_addresses: list[str], interval: str | None = None, exporter: str | None = None
+) -> dict[str, Any]:
+    """global.yml federating from the shards at `shard_addresses` (and scraping the advisory exporter at
+    `exporter`, if given) and running global-rules.yml."""
+    return _scraping(load("global.yml"), shard_addresses, interval, exporter)
 
 
-def _scraping(config: dict[str, Any], targets: list[str], interval: str | None) -> dict[str, Any]:
+def federated() -> list[str]:
+    """global.yml's `match[]` selectors: the series the global server federates from every shard."""
+    return list(services_job(load("global.yml"))["params"]["match[]"])
+
+
+def services_job(config: dict[str, Any]) -> dict[str, Any]:
+    """The configuration's one scrape job other than the advisory exporter's: services, or the shards."""
+    (job,) = [job for job in config["scrape_configs"] if job["job_name"] != EXPORTER_JOB]
+    return job
+
+
+def _scraping(
+    config: dict[str, Any], targets: list[str], interval: str | None, exporter: str | None = None
+) -> dict[str, Any]:
     if interval is not None:
         config["global"].update(scrape_interval=interval, evaluation_interval=interval)
-    (job,) = config["scrape_configs"]
-    job["static_configs"] = [{"targets": list(targets)}]
+    services_job(config)["static_configs"] = [{"targets": list(targets)}]
+    for job in [job for job in config["scrape_configs"] if job["job_name"] == EXPORTER_JOB]:
+        if exporter is None:
+            config["scrape_configs"].remove(job)
+        else:
+            job["static_configs"] = [{"targets": [exporter]}]
     return config
 
 

@@ -21,6 +21,9 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
 MODULE = "requests"  # what the dashboard's $module stands for in these tests
+EXPORTER_JOB = "hatch_buildinfo_exporter"
+# What the advisory exporter serves: scraped where global-rules.yml runs, so read there as they are.
+EXPORTER_FAMILIES = ("python_mod_advisory_info", "python_advisory_published_timestamp_seconds")
 
 
 def run_promtool(promtool: str, *arguments: str | os.PathLike) -> subprocess.CompletedProcess:
@@ -74,6 +77,7 @@ def test_every_alert_is_tested_firing_and_not_firing():
             "ServiceNotOnNewestRevision",
             "BuildOlderThanNDays",
             "DirtyBuildInProduction",
+            "PythonModuleVulnerable",
         ]
     )
     for block in re.split(r"^\s*- (?=alert:|record:)", rules, flags=re.MULTILINE)[1:]:
@@ -115,7 +119,7 @@ def test_the_global_tier_reads_only_what_every_shard_records_and_federates():
     """The two tiers give one server's answers: every series rules.yml records reaches the global server
     (global.yml's match[]), global-rules.yml reads nothing else (no per-instance family), and no expression
     there keeps or groups by `shard`."""
-    (job,) = yaml.safe_load((DEPLOY / "global.yml").read_text(encoding="utf-8"))["scrape_configs"]
+    (job,) = [job for job in _scrape_jobs("global.yml") if job["job_name"] == "federate"]
     selectors = job["params"]["match[]"]
     recorded = [rule["record"] for rule in _rules("rules.yml") if "record" in rule]
     assert "python_mod:drifted_services:count" in recorded
@@ -129,15 +133,32 @@ def test_the_global_tier_reads_only_what_every_shard_records_and_federates():
         expr = rule["expr"]
         label = rule.get("record") or rule["alert"]
         read = set(re.findall(recorded_name, expr))
-        assert read, f"{label} reads no recorded series"
+        assert read or any(family in expr for family in EXPORTER_FAMILIES), f"{label} reads no recorded series"
         for name in read:
             assert name in recorded_here or name in recorded, f"{label} reads {name}, which no rule records"
-        rest = re.sub(recorded_name, "", expr)
+        rest = re.sub("|".join((recorded_name, *EXPORTER_FAMILIES)), "", expr)
         for raw in ("__name__", "python_mod_", "_build_info", "_timestamp_seconds"):
             assert raw not in rest, f"{label} reads a per-instance family ({raw}): {expr}"
         assert "without" not in expr, f"{label}: `without` keeps `shard`"
         for labels in re.findall(r"\b(?:by|on)\s*\(([^)]*)\)", expr):
             assert "shard" not in labels, f"{label} groups by shard: {expr}"
+
+
+def _scrape_jobs(config: str) -> list[dict]:
+    return yaml.safe_load((DEPLOY / config).read_text(encoding="utf-8"))["scrape_configs"]
+
+
+@pytest.mark.parametrize(("config", "scraped"), [("prometheus.yml", True), ("global.yml", True), ("shard.yml", False)])
+def test_the_advisory_exporter_is_scraped_where_the_answers_are_made(config, scraped):
+    """The servers that load global-rules.yml scrape the exporter at its documented address; a shard, which
+    does not, leaves it alone."""
+    jobs = {job["job_name"]: job for job in _scrape_jobs(config)}
+    assert (EXPORTER_JOB in jobs) == scraped, config
+    rule_files = yaml.safe_load((DEPLOY / config).read_text(encoding="utf-8"))["rule_files"]
+    assert ("global-rules.yml" in rule_files) == scraped, config
+    if scraped:
+        assert jobs[EXPORTER_JOB]["static_configs"] == [{"targets": ["127.0.0.1:9817"]}]
+        assert "127.0.0.1:9817" in (DEPLOY / "README.md").read_text(encoding="utf-8")
 
 
 def test_the_readme_names_every_rule_and_alert():
@@ -187,6 +208,53 @@ def test_a_spread_threshold_of_3_inclusive_fails(promtool, tmp_path):
     assert 'name="certifi"' in result.stdout + result.stderr, explain(result)
 
 
+ONE_JOIN = """
+python_mod:vulnerable_services:count
+* on (name, version) group_left (advisory, severity)
+max by (name, version, advisory, severity) (python_mod_advisory_info)
+"""
+LAST_PART = "\nor on (program, name, version)\n("
+
+
+def advisory_rule_replaced(tmp_path: Path, replace) -> Path:
+    """global-rules.yml with python_mod:advisory_services:count's expression `replace(expr)`, beside a copy of
+    global-rules_test.yml; the test file's path."""
+    document = yaml.safe_load((DEPLOY / "global-rules.yml").read_text(encoding="utf-8"))
+    (rule,) = [
+        rule
+        for group in document["groups"]
+        for rule in group["rules"]
+        if rule.get("record") == "python_mod:advisory_services:count"
+    ]
+    rule["expr"] = replace(rule["expr"])
+    (tmp_path / "global-rules.yml").write_text(json.dumps(document), encoding="utf-8")
+    shutil.copy(DEPLOY / "global-rules_test.yml", tmp_path / "global-rules_test.yml")
+    return tmp_path / "global-rules_test.yml"
+
+
+def test_one_join_of_programs_and_advisories_fails_where_both_are_several(promtool, tmp_path):
+    """Why the advisory rule joins in three parts: the one join `* on (name, version) group_left (advisory,
+    severity)` fails on requests 2.31.0, which two programs run and two advisories affect."""
+    tests = advisory_rule_replaced(tmp_path, lambda _: ONE_JOIN)
+    result = run_promtool(promtool, "test", "rules", tests)
+    assert result.returncode == 1, explain(result)
+    assert "many-to-many matching not allowed" in result.stdout + result.stderr, explain(result)
+
+
+def test_without_the_last_part_programs_on_a_version_of_several_advisories_get_no_alert(promtool, tmp_path):
+    """The rule's third part is what alerts worker_app and other_app about requests 2.31.0."""
+
+    def without_last_part(expr: str) -> str:
+        assert expr.count(LAST_PART) == 2, expr
+        return expr[: expr.rindex(LAST_PART)]
+
+    result = run_promtool(promtool, "test", "rules", advisory_rule_replaced(tmp_path, without_last_part))
+    assert result.returncode == 1, explain(result)
+    output = result.stdout + result.stderr
+    assert "alertname: PythonModuleVulnerable, time: 10m" in output, explain(result)
+    assert 'program="worker_app"' not in output.split("got:")[1], explain(result)
+
+
 def test_check_rules_rejects_a_bad_expression(promtool, tmp_path):
     """`promtool check rules` parses expressions, which is what the dashboard check below relies on."""
     rules = tmp_path / "bad.yml"
@@ -219,9 +287,35 @@ for _name, _version in [("requests", "2.32.3"), ("idna", "3.10")]:
     FLEET[f'python_mod_info{{{OTHER}, name="{_name}", version="{_version}"}}'] = 1
 for _target, _installed in [(EXAMPLE.format("8000"), "2.32.4"), (EXAMPLE.format("8001"), "2.32.4"), (OTHER, "none")]:
     FLEET[f'python_mod_drift_info{{{_target}, name="requests", locked="2.32.3", installed="{_installed}"}}'] = 1
+# The advisory exporter: one advisory on requests 2.32.3 (run by both programs), two on 2.31.0 (8002 only),
+# published 40 and 400 days before t=0.
+EXPORTER = 'job="hatch_buildinfo_exporter", instance="127.0.0.1:9817"'
+NEW_ADVISORY = 'advisory="GHSA-9hjg-9r4m-mvj7", aliases="CVE-2024-47081", severity="medium", fixed="2.32.4"'
+OLD_ADVISORY = 'advisory="GHSA-9wx4-h78v-vm56", aliases="CVE-2024-35195", severity="medium", fixed="2.32.0"'
+for _version, _advisory in [("2.32.3", NEW_ADVISORY), ("2.31.0", NEW_ADVISORY), ("2.31.0", OLD_ADVISORY)]:
+    FLEET[f'python_mod_advisory_info{{{EXPORTER}, name="requests", version="{_version}", {_advisory}}}'] = 1
+FLEET[f'python_advisory_published_timestamp_seconds{{{EXPORTER}, advisory="GHSA-9hjg-9r4m-mvj7"}}'] = -40 * 86400
+FLEET[f'python_advisory_published_timestamp_seconds{{{EXPORTER}, advisory="GHSA-9wx4-h78v-vm56"}}'] = -400 * 86400
 
 EVAL_TIME = "10m"
-# What each panel must show for FLEET at EVAL_TIME, with $module = requests.
+# (labels, services, days since the advisory's publication) of each exposure in FLEET
+NEWER = ("GHSA-9hjg-9r4m-mvj7", "2.32.4", "CVE-2024-47081")  # (advisory, fixed, aliases)
+OLDER = ("GHSA-9wx4-h78v-vm56", "2.32.0", "CVE-2024-35195")
+EXPOSED = [
+    (
+        f'{{program="{program}", name="requests", version="{version}", advisory="{advisory}", severity="medium", '
+        f'fixed="{fixed}", aliases="{aliases}"}}',
+        *answer,
+    )
+    for program, version, (advisory, fixed, aliases), *answer in [
+        ("example_app", "2.32.3", NEWER, 2, 40),
+        ("other_app", "2.32.3", NEWER, 1, 40),
+        ("example_app", "2.31.0", NEWER, 1, 40),
+        ("example_app", "2.31.0", OLDER, 1, 400),
+    ]
+]
+# What each panel must show for FLEET at EVAL_TIME, with $module = requests; for a panel of several queries, a
+# list: each query's answer, in order.
 EXPECTED = {
     "Services by program and revision": {
         '{program="example_app", revision="aaa"}': 2,
@@ -249,6 +343,12 @@ EXPECTED = {
         '{program="example_app", name="requests", locked="2.32.3", installed="2.32.4"}': 2,
         '{program="other_app", name="requests", locked="2.32.3", installed="none"}': 1,
     },
+    "Services exposed to advisories": [
+        {  # services
+            f"python_mod:advisory_services:count{labels}": services for labels, services, _ in EXPOSED
+        },
+        {labels: days for labels, _, days in EXPOSED},  # days exposed: since the advisory's publication
+    ],
 }
 
 
@@ -299,6 +399,9 @@ def test_dashboard_queries_parse_and_answer(promtool, queries, tmp_path):
     """Each panel's query, $module filled in, parses (check rules), evaluates without error at every step
     next to the shipped rules (a failing rule fails `test rules`), and gives the expected answer."""
     exprs = [(title, expr.replace("$module", MODULE)) for title, expr in queries]
+    answers = {title: answer if isinstance(answer, list) else [answer] for title, answer in EXPECTED.items()}
+    expected = [answers[title].pop(0) for title, _ in exprs]
+    assert not any(answers.values()), "EXPECTED has more answers than the panel has queries"
     recording = [{"record": f"dashboard:query_{index}", "expr": expr} for index, (_, expr) in enumerate(exprs)]
     dashboard_rules = tmp_path / "dashboard_rules.yml"
     # JSON is YAML: no YAML library needed.
@@ -318,11 +421,9 @@ def test_dashboard_queries_parse_and_answer(promtool, queries, tmp_path):
                     {
                         "expr": expr,
                         "eval_time": EVAL_TIME,
-                        "exp_samples": [
-                            {"labels": labels, "value": value} for labels, value in EXPECTED[title].items()
-                        ],
+                        "exp_samples": [{"labels": labels, "value": value} for labels, value in answer.items()],
                     }
-                    for title, expr in exprs
+                    for (_, expr), answer in zip(exprs, expected)
                 ],
             }
         ],

@@ -23,7 +23,14 @@ DEPLOY = ROOT / "deploy"
 MODULE = "requests"  # what the dashboard's $module stands for in these tests
 EXPORTER_JOB = "hatch_buildinfo_exporter"
 # What the advisory exporter serves: scraped where global-rules.yml runs, so read there as they are.
-EXPORTER_FAMILIES = ("python_mod_advisory_info", "python_advisory_published_timestamp_seconds")
+# What global-rules.yml may read besides recorded series: the advisory exporter's families and its health, scraped
+# on the server that runs global-rules.yml itself.
+EXPORTER_FAMILIES = (
+    "python_mod_advisory_info",
+    "python_advisory_published_timestamp_seconds",
+    "hatch_buildinfo_exporter_source_up",
+    'up{job="hatch_buildinfo_exporter"}',
+)
 
 
 def run_promtool(promtool: str, *arguments: str | os.PathLike) -> subprocess.CompletedProcess:
@@ -78,6 +85,7 @@ def test_every_alert_is_tested_firing_and_not_firing():
             "BuildOlderThanNDays",
             "DirtyBuildInProduction",
             "PythonModuleVulnerable",
+            "AdvisoryExporterDown",
         ]
     )
     for block in re.split(r"^\s*- (?=alert:|record:)", rules, flags=re.MULTILINE)[1:]:
@@ -136,7 +144,7 @@ def test_the_global_tier_reads_only_what_every_shard_records_and_federates():
         assert read or any(family in expr for family in EXPORTER_FAMILIES), f"{label} reads no recorded series"
         for name in read:
             assert name in recorded_here or name in recorded, f"{label} reads {name}, which no rule records"
-        rest = re.sub("|".join((recorded_name, *EXPORTER_FAMILIES)), "", expr)
+        rest = re.sub("|".join((recorded_name, *map(re.escape, EXPORTER_FAMILIES))), "", expr)
         for raw in ("__name__", "python_mod_", "_build_info", "_timestamp_seconds"):
             assert raw not in rest, f"{label} reads a per-instance family ({raw}): {expr}"
         assert "without" not in expr, f"{label}: `without` keeps `shard`"

@@ -3,16 +3,20 @@
     python deploy/fleet.py            (what `make fleet` runs)
 
 Builds example_app once per member — a stamped revision and branch (the BUILDINFO_* overrides)
-and a lock that pins its own prometheus-client — installs each build in a venv of its own, serves
+and a lock that pins its own prometheus-client; one member also depends on certifi, which its lock
+pins at a version a real advisory affects — installs each build in a venv of its own, serves
 each on a loopback port, and starts Debian's `prometheus` four times, each from the shipped
 configuration: one server for the whole fleet (prometheus.yml), and a two-tier set-up of two
-shards (shard.yml) and a global server federating them (global.yml). Everything scrapes and
-evaluates every second. It prints the answers and stops everything it started, also on Ctrl-C,
-SIGTERM and failure.
+shards (shard.yml) and a global server federating them (global.yml). Beside the one server and
+the global server, where the answers are made, runs the advisory exporter (`hatch-buildinfo
+exporter`) on the real OSV records of tests/fixtures/osv, each asking its own server. Everything
+scrapes and evaluates every second. It prints the answers — among them which services an advisory
+affects — and stops everything it started, also on Ctrl-C, SIGTERM and failure.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -34,6 +38,17 @@ MODULE = "prometheus-client"  # the module whose versions the fleet spreads
 NEWEST = "2222222222222222222222222222222222222222"
 STALE = "1111111111111111111111111111111111111111"
 DEADLINE = 30.0  # seconds any one wait may take
+# The advisory database the exporters read: real OSV records (tests/fixtures/osv/README.md names their source).
+OSV = ROOT / "tests" / "fixtures" / "osv"
+# The dependency one member adds, the version its lock pins, the real advisory that affects it (PYSEC-2023-135,
+# also CVE-2023-37920 and GHSA-xqr8-7jwr-rhp7: certifi before 2023.7.22 trusts e-Tugra's roots) and the fixed
+# version a rebuild locks instead.
+VULNERABLE = "certifi"
+AFFECTED = "2022.12.7"
+ADVISORY = "PYSEC-2023-135"
+FIXED = "2023.7.22"
+PROGRAM = "example_app"
+EXPORTED = ("single", "global")  # the servers that make the answers, each scraping an exporter of its own
 
 # The article's questions, with X the module above.
 QUESTIONS = {
@@ -50,6 +65,7 @@ FLEET_QUESTIONS = {
     "who runs a dependency other than its lock's": (
         "sum by (program, name, locked, installed) (python_mod:drifted_services:count)"
     ),
+    "which services an advisory affects": "python_mod:advisory_services:count",
     "alerts pending or firing": "ALERTS",
     "targets down": "sum by (job) (job:targets_down:count)",
 }
@@ -63,12 +79,15 @@ class Member:
     revision: str
     branch: str
     pinned: str | None  # None: example_app's committed uv.lock
+    # A further dependency the member's project declares (name, the version its lock pins), as a service that
+    # needs CA certificates does; None: only example_app's own.
+    dependency: tuple[str, str] | None = None
 
 
 MEMBERS = (
     Member("a", NEWEST, "main", None),
     Member("b", NEWEST, "main", None),
-    Member("c", NEWEST, "main", "0.21.1"),
+    Member("c", NEWEST, "main", "0.21.1", (VULNERABLE, AFFECTED)),
     Member("d", STALE, "release/0.x", "0.21.0"),
     Member("e", STALE, "release/0.x", "0.20.0"),
 )
@@ -132,6 +151,8 @@ class Fleet:
         self.ports = member_ports()
         self.processes: dict[str, subprocess.Popen] = {}
         self.servers: dict[str, str] = {}  # name: URL
+        self.exporters = {server: free_port() for server in EXPORTED}  # server: the port of its exporter
+        self.builds = 0
 
     @property
     def prometheus_url(self) -> str:
@@ -150,14 +171,31 @@ class Fleet:
         for member in MEMBERS:
             self.venvs[member.name] = self._build_member(member)
 
+    def rebuild(self, member: Member) -> None:
+        """Build `member` anew (as changed, say with another lock), then replace the running one on its port."""
+        venv = self._build_member(member)
+        self.stop_member(member.name)
+        self.venvs[member.name] = venv
+        self.start_member(member.name)
+
     def _build_member(self, member: Member) -> Path:
         """example_app stamped for `member`, with its own lock, installed in its own venv."""
-        source = self.workdir / member.name / "example_app"
+        self.builds += 1
+        source = self.workdir / f"{member.name}.{self.builds}" / "example_app"
         shutil.copytree(ROOT / "example_app", source, ignore=shutil.ignore_patterns("_buildinfo.py", "__pycache__"))
         pyproject = source / "pyproject.toml"
-        pyproject.write_text(pyproject.read_text().replace('path = ".."', f'path = "{ROOT.as_posix()}"'))
-        if member.pinned:
-            run(self.uv, "lock", "--quiet", "--upgrade-package", f"{MODULE}=={member.pinned}", cwd=source)
+        text = pyproject.read_text().replace('path = ".."', f'path = "{ROOT.as_posix()}"')
+        upgrades = [f"{MODULE}=={member.pinned}"] if member.pinned else []
+        if member.dependency:
+            # Declared unpinned, as a project does; the lock pins it, and the hook records that lock.
+            name, version = member.dependency
+            declared = 'dependencies = ["hatch-buildinfo[prometheus]"]'
+            assert declared in text, "example_app's dependencies changed: update the fleet"
+            text = text.replace(declared, f'dependencies = ["hatch-buildinfo[prometheus]", "{name}"]')
+            upgrades.append(f"{name}=={version}")
+        pyproject.write_text(text)
+        if upgrades:
+            run(self.uv, "lock", "--quiet", *(f"--upgrade-package={upgrade}" for upgrade in upgrades), cwd=source)
         stamp = dict(os.environ, BUILDINFO_REVISION=member.revision, BUILDINFO_BRANCH=member.branch)
         dist = source.parent / "dist"
         run(sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", dist, source, cwd=source, env=stamp)
@@ -189,12 +227,15 @@ class Fleet:
 
     def _start_prometheus_servers(self) -> None:
         targets = [f"127.0.0.1:{port}" for port in self.ports.values()]
-        self._start_prometheus("single", single_config(targets, "1s"))
+        exporter = {server: f"127.0.0.1:{port}" for server, port in self.exporters.items()}
+        self._start_prometheus("single", single_config(targets, "1s", exporter=exporter["single"]))
+        self._start_exporter("single")
         for shard in range(SHARDS):
             self._start_prometheus(f"shard-{shard}", shard_config(shard, SHARDS, targets, "1s"))
         shards = [self.servers[f"shard-{shard}"].removeprefix("http://") for shard in range(SHARDS)]
-        self._start_prometheus("global", global_config(shards, "1s"))
-        wait_for("every member's first scrape", lambda: len(self.query("up == 1")) == len(MEMBERS))
+        self._start_prometheus("global", global_config(shards, "1s", exporter=exporter["global"]))
+        self._start_exporter("global")
+        wait_for("every member's first scrape", lambda: len(self.query('up{job="example_app"} == 1')) == len(MEMBERS))
         wait_for(
             "the global server's count of every member",
             lambda: self.query("sum(python_build:services:count)", "global") == [({}, len(MEMBERS))],
@@ -215,11 +256,26 @@ class Fleet:
             ],
         )
 
-    def _spawn(self, name: str, command: list) -> None:
+    def _start_exporter(self, server: str) -> None:
+        """The advisory exporter asking `server` what runs, refreshing every second, on the port `server` scrapes."""
+        script = Path(sys.executable).with_name("hatch-buildinfo")
+        port = self.exporters[server]
+        self._spawn(
+            f"exporter-{server}",
+            [script, "exporter", "--prometheus", self.servers[server], "--osv", OSV,
+             "--listen", f"127.0.0.1:{port}", "--interval", "1"],
+            # The servers are on loopback: no proxy between them, and no credentials meant for another server.
+            env={key: value for key, value in os.environ.items()
+                 if not (key.startswith("PROMETHEUS_") or key.upper().endswith("_PROXY"))},
+        )  # fmt: skip
+        wait_for(f"the exporter of {server} on port {port}", lambda: answers_http(f"http://127.0.0.1:{port}/metrics"))
+
+    def _spawn(self, name: str, command: list, env: dict[str, str] | None = None) -> None:
         log = open(self.workdir / f"{name}.log", "ab")
         self.processes[name] = subprocess.Popen(
             [str(part) for part in command],
             cwd=self.workdir,
+            env=env,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -261,6 +317,18 @@ class Fleet:
             groups = json.load(response)["data"]["groups"]
         return next(rule["query"] for group in groups for rule in group["rules"] if rule["name"] == name)
 
+    def advised(self, server: str) -> list[tuple[dict[str, str], float]]:
+        """What `server` says an advisory affects: its recorded python_mod:advisory_services:count, the labels the
+        alert keeps (program, name, version, advisory, severity) and the services affected."""
+        keep = ("program", "name", "version", "advisory", "severity")
+        result = self.query(f"sum by ({', '.join(keep)}) (python_mod:advisory_services:count)", server)
+        return ordered(result)
+
+    def vulnerable_alerts(self, server: str) -> list[tuple[dict[str, str], float]]:
+        """PythonModuleVulnerable on `server`, pending or firing: its labels but the rule's name, and its value."""
+        result = self.query('ALERTS{alertname="PythonModuleVulnerable"}', server)
+        return ordered([({k: v for k, v in labels.items() if k != "__name__"}, value) for labels, value in result])
+
 
 def _print_answers(fleet: Fleet, questions: dict[str, str], server: str) -> None:
     for question, expression in questions.items():
@@ -289,12 +357,26 @@ def main() -> int:
         fleet.start()
         print(f"prometheus on {fleet.prometheus_url}, scraping {len(MEMBERS)} members every second")
         _print_answers(fleet, QUESTIONS, "single")
+        for server in EXPORTED:
+            wait_for(
+                f"{server} to name what {ADVISORY} affects",
+                lambda server=server: fleet.advised(server) and fleet.vulnerable_alerts(server),
+            )
         wait_for(
             "the global tier to answer as one server does", lambda: fleet.answers("single") == fleet.answers("global")
         )
         for server in ("single", "global"):
             print(f"\n--- from the recorded series, on {server} ({fleet.servers[server]})")
             _print_answers(fleet, FLEET_QUESTIONS, server)
+        (member,) = [member for member in MEMBERS if member.dependency == (VULNERABLE, AFFECTED)]
+        print(
+            f"\n--- member {member.name} rebuilt with {VULNERABLE} locked at {FIXED}, the version that fixes {ADVISORY}"
+        )
+        fleet.rebuild(dataclasses.replace(member, dependency=(VULNERABLE, FIXED)))
+        for server in EXPORTED:
+            cleared = lambda server=server: not fleet.advised(server) and not fleet.vulnerable_alerts(server)  # noqa: E731
+            wait_for(f"{server} to clear {ADVISORY}", cleared)
+            print(f"{server}: no service affected, no PythonModuleVulnerable pending or firing")
     return 0
 
 

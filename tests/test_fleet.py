@@ -1,9 +1,12 @@
 """End to end: a fleet of example_app builds, scraped by Debian's real Prometheus, answers the
 article's questions exactly — and changes its answers when a member goes down and comes back. A
-two-tier set-up of the shipped shard.yml and global.yml scrapes the same fleet and answers the same."""
+two-tier set-up of the shipped shard.yml and global.yml scrapes the same fleet and answers the same. The advisory
+exporter, beside the one server and the global server, on real OSV records, makes both name the member whose lock
+pins a version a real advisory affects; rebuilding it on the fixed version clears it."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import socket
 import sys
@@ -12,8 +15,26 @@ import pytest
 from conftest import ROOT, UV, debian_prometheus
 
 sys.path.insert(0, str(ROOT / "deploy"))
-from fleet import MEMBERS, MODULE, NEWEST, QUESTIONS, SHARDS, STALE, Fleet, wait_for
+from fleet import (
+    ADVISORY,
+    AFFECTED,
+    EXPORTED,
+    FIXED,
+    MEMBERS,
+    MODULE,
+    NEWEST,
+    OSV,
+    PROGRAM,
+    QUESTIONS,
+    SHARDS,
+    STALE,
+    VULNERABLE,
+    Fleet,
+    wait_for,
+)
 from tiers import shard_of
+
+from hatch_buildinfo.fleet.advisories import load
 
 DASHBOARD = ROOT / "deploy" / "grafana-dashboard.json"
 
@@ -36,7 +57,11 @@ def fleet(tmp_path_factory):
         yield running
     processes = list(running.processes.values())
     assert not processes, f"left running: {processes}"
-    ports = [*running.ports.values(), *(int(url.rsplit(":", 1)[1]) for url in running.servers.values())]
+    ports = [
+        *running.ports.values(),
+        *running.exporters.values(),
+        *(int(url.rsplit(":", 1)[1]) for url in running.servers.values()),
+    ]
     listening = [port for port in ports if _listening(port)]
     assert not listening, f"still listening after the fleet stopped: {listening}"
 
@@ -96,6 +121,7 @@ def test_each_shard_scrapes_the_members_hashmod_gives_it(fleet):
 
 
 def test_the_global_tier_answers_as_one_server_does(fleet, locked_versions):
+    wait_for("both servers' advisory answers", lambda: all(fleet.advised(server) for server in EXPORTED))
     same = wait_for("the global tier's answers", lambda: fleet.answers("single") == fleet.answers("global"))
     assert same
     answers = fleet.answers("global")
@@ -106,6 +132,11 @@ def test_the_global_tier_answers_as_one_server_does(fleet, locked_versions):
     assert revisions == {NEWEST: 3, STALE: 2}
     alerts = {(labels["alertname"], labels.get("name")) for labels, _ in answers["alerts pending or firing"]}
     assert ("PythonModuleVersionSpread", MODULE) in alerts
+    assert ("PythonModuleVulnerable", VULNERABLE) in alerts
+    advised = answers["which services an advisory affects"]
+    assert [(labels["program"], labels["name"], labels["version"], labels["advisory"]) for labels, _ in advised] == [
+        (PROGRAM, VULNERABLE, AFFECTED, ADVISORY)
+    ]
     assert answers["targets down"] == []
 
 
@@ -134,3 +165,58 @@ def test_a_member_down_changes_the_answers_and_coming_back_restores_them(fleet):
     wait_for("4 versions again", lambda: fleet.query(QUESTIONS["how many versions of X run"])[0][1] == 4)
     wait_for("the spread alert again", lambda: fleet.query(spread))
     wait_for("the global tier to see it back", lambda: not fleet.answers("global")["targets down"])
+
+
+# --- which services an advisory affects ------------------------------------------------------------
+# PythonModuleVulnerable waits `for: 5m` before it fires, longer than a test may run: the tests read the recorded
+# python_mod:advisory_services:count and the alert as it stands, pending, with the labels it will fire with.
+
+
+def _advised_member():
+    (member,) = [member for member in MEMBERS if member.dependency == (VULNERABLE, AFFECTED)]
+    return member
+
+
+def test_the_member_built_on_an_affected_lock_runs_that_version_as_the_hook_recorded_it(fleet):
+    """The version comes from the member's own lock, recorded by the build hook and installed from that lock: its
+    python_mod_info shows it, and no drift."""
+    member = _advised_member()
+    instance = f"127.0.0.1:{fleet.ports[member.name]}"
+    running = fleet.query(f'python_mod_info{{name="{VULNERABLE}"}}')
+    assert [(labels["instance"], labels["program"], labels["version"]) for labels, _ in running] == [
+        (instance, PROGRAM, AFFECTED)
+    ]
+    assert not fleet.query(f'python_mod_drift_info{{instance="{instance}"}}')
+
+
+def test_an_advisory_names_the_program_module_version_on_one_server_and_the_global_tier(fleet):
+    (finding,) = load(OSV).affecting(VULNERABLE, AFFECTED)
+    assert finding.advisory == ADVISORY and finding.fixed == FIXED
+    labels = {"program": PROGRAM, "name": VULNERABLE, "version": AFFECTED, "advisory": ADVISORY}
+    labels["severity"] = finding.severity
+    for server in EXPORTED:
+        # Exactly one series: the fleet's other modules (prometheus-client, hatch-buildinfo) are affected by none.
+        wait_for(f"{server}'s advisory answer", lambda server=server: fleet.advised(server))
+        assert fleet.advised(server) == [(labels, 1.0)], server
+        alert = {"alertname": "PythonModuleVulnerable", "alertstate": "pending", **labels}
+        wait_for(f"{server}'s alert", lambda server=server: fleet.vulnerable_alerts(server))
+        assert fleet.vulnerable_alerts(server) == [(alert, 1.0)], server
+
+
+def test_a_rebuild_on_the_fixed_version_clears_it(fleet):
+    """Last of this file: it changes the fleet. The member is rebuilt with its lock moved to the fixed version and
+    redeployed on its port; both servers stop naming it, and the alert goes."""
+    member = _advised_member()
+    instance = f"127.0.0.1:{fleet.ports[member.name]}"
+    wait_for("the advisory answer", lambda: all(fleet.advised(server) for server in EXPORTED))
+    fleet.rebuild(dataclasses.replace(member, dependency=(VULNERABLE, FIXED)))
+    wait_for(
+        f"{instance} to run {VULNERABLE} {FIXED}",
+        lambda: fleet.query(f'python_mod_info{{instance="{instance}", name="{VULNERABLE}", version="{FIXED}"}}'),
+    )
+    assert load(OSV).affecting(VULNERABLE, FIXED) == []
+    for server in EXPORTED:
+        wait_for(
+            f"{server} to clear {ADVISORY}",
+            lambda server=server: not fleet.advised(server) and not fleet.vulnerable_alerts(server),
+        )

@@ -467,7 +467,7 @@ class Server:
             if group["lastEvaluation"].startswith("0001-"):  # Go's zero time: not evaluated yet
                 continue
             # A poll during an evaluation may see some rules' new times: later polls overwrite them.
-            rules = {rule["name"]: float(rule["evaluationTime"]) for rule in group["rules"]}
+            rules = {rule_name(rule): float(rule["evaluationTime"]) for rule in group["rules"]}
             start = unix_time(group["lastEvaluation"])
             seen[group["lastEvaluation"]] = Evaluation(start, float(group["evaluationTime"]), rules)
 
@@ -506,6 +506,15 @@ class Server:
         with open(f"/proc/{self.process.pid}/status", encoding="utf-8") as status:
             peak = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
         return int(peak) / 1024
+
+
+def rule_name(rule: dict[str, Any]) -> str:
+    """A rule's name in the figures: a recording rule's record, with the labels it sets where it has some, since
+    several rules may record one name (global-rules.yml's advisory slots: python_mod:advisory:slot{slot="0"}, …)."""
+    labels = (rule.get("labels") or {}) if rule.get("type") == "recording" else {}
+    if not labels:
+        return rule["name"]
+    return rule["name"] + "{" + ", ".join(f'{key}="{value}"' for key, value in sorted(labels.items())) + "}"
 
 
 def baseline_rules(programs: Sequence[str], interval: str | None) -> dict[str, str]:

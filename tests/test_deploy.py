@@ -221,46 +221,72 @@ python_mod:vulnerable_services:count
 * on (name, version) group_left (advisory, severity)
 max by (name, version, advisory, severity) (python_mod_advisory_info)
 """
-LAST_PART = "\nor on (program, name, version)\n("
+FALLBACK = "\nor\npython_mod:vulnerable_services:count\n+ on (name, version) group_left (severity, advisories)\n"
 
 
-def advisory_rule_replaced(tmp_path: Path, replace) -> Path:
-    """global-rules.yml with python_mod:advisory_services:count's expression `replace(expr)`, beside a copy of
-    global-rules_test.yml; the test file's path."""
+def advisory_rules_replaced(tmp_path: Path, record: str, replace) -> Path:
+    """global-rules.yml with the expression of every rule recording `record` replaced by `replace(expr)`, beside a
+    copy of global-rules_test.yml; the test file's path."""
     document = yaml.safe_load((DEPLOY / "global-rules.yml").read_text(encoding="utf-8"))
-    (rule,) = [
-        rule
-        for group in document["groups"]
-        for rule in group["rules"]
-        if rule.get("record") == "python_mod:advisory_services:count"
-    ]
-    rule["expr"] = replace(rule["expr"])
+    rules = [rule for group in document["groups"] for rule in group["rules"] if rule.get("record") == record]
+    assert rules, record
+    for rule in rules:
+        rule["expr"] = replace(rule["expr"])
     (tmp_path / "global-rules.yml").write_text(json.dumps(document), encoding="utf-8")
     shutil.copy(DEPLOY / "global-rules_test.yml", tmp_path / "global-rules_test.yml")
     return tmp_path / "global-rules_test.yml"
 
 
 def test_one_join_of_programs_and_advisories_fails_where_both_are_several(promtool, tmp_path):
-    """Why the advisory rule joins in three parts: the one join `* on (name, version) group_left (advisory,
+    """Why the advisory rule joins slot by slot: the one join `* on (name, version) group_left (advisory,
     severity)` fails on requests 2.31.0, which two programs run and two advisories affect."""
-    tests = advisory_rule_replaced(tmp_path, lambda _: ONE_JOIN)
+    tests = advisory_rules_replaced(tmp_path, "python_mod:advisory_services:count", lambda _: ONE_JOIN)
     result = run_promtool(promtool, "test", "rules", tests)
     assert result.returncode == 1, explain(result)
     assert "many-to-many matching not allowed" in result.stdout + result.stderr, explain(result)
 
 
-def test_without_the_last_part_programs_on_a_version_of_several_advisories_get_no_alert(promtool, tmp_path):
-    """The rule's third part is what alerts worker_app and other_app about requests 2.31.0."""
+def test_the_slots_give_each_version_one_advisory_each(promtool):
+    """global-rules_test.yml's requests 2.31.0 (two programs, two advisories) needs two slots, tinyhttp 1.0 (nine
+    advisories) all 8 and the rest: the shipped rule has exactly 8 slots, numbered 0 to 7, and the tests pass."""
+    document = yaml.safe_load((DEPLOY / "global-rules.yml").read_text(encoding="utf-8"))
+    rules = [rule for group in document["groups"] for rule in group["rules"]]
+    slots = [rule["labels"]["slot"] for rule in rules if rule.get("record") == "python_mod:advisory:slot"]
+    assert slots == [str(slot) for slot in range(8)]
+    (expr,) = [rule["expr"] for rule in rules if rule.get("record") == "python_mod:advisory_services:count"]
+    assert [f'python_mod:advisory:slot{{slot="{slot}"}}' in expr for slot in range(9)] == [True] * 8 + [False]
+    result = run_promtool(promtool, "test", "rules", DEPLOY / "global-rules_test.yml")
+    assert result.returncode == 0, explain(result)
 
-    def without_last_part(expr: str) -> str:
-        assert expr.count(LAST_PART) == 2, expr
-        return expr[: expr.rindex(LAST_PART)]
 
-    result = run_promtool(promtool, "test", "rules", advisory_rule_replaced(tmp_path, without_last_part))
+def test_without_the_fallback_a_version_of_more_than_8_advisories_hides_the_rest(promtool, tmp_path):
+    """The rule's last part is what alerts report_app about the 9th advisory on tinyhttp 1.0."""
+
+    def without_fallback(expr: str) -> str:
+        assert expr.count(FALLBACK) == 1, expr
+        return expr[: expr.index(FALLBACK)]
+
+    tests = advisory_rules_replaced(tmp_path, "python_mod:advisory_services:count", without_fallback)
+    result = run_promtool(promtool, "test", "rules", tests)
     assert result.returncode == 1, explain(result)
     output = result.stdout + result.stderr
     assert "alertname: PythonModuleVulnerable, time: 10m" in output, explain(result)
-    assert 'program="worker_app"' not in output.split("got:")[1], explain(result)
+    assert re.search(r'exp: \{[^}]*advisories="1"[^}]*\} 2E\+00\n\s*got: nil', output), explain(result)
+
+
+def test_a_slot_that_reads_the_later_slots_loses_advisories(promtool, tmp_path):
+    """Slot i must exclude only slots 0 to i-1: the later ones still hold the last round's samples (within the
+    5-minute lookback), so excluding every slot drops advisories from one round to the next."""
+
+    def every_slot(expr: str) -> str:
+        return re.sub(r"python_mod:advisory:slot\{[^}]*\}", "python_mod:advisory:slot", expr)
+
+    tests = advisory_rules_replaced(tmp_path, "python_mod:advisory:slot", every_slot)
+    result = run_promtool(promtool, "test", "rules", tests)
+    assert result.returncode == 1, explain(result)
+    output = result.stdout + result.stderr
+    assert "alertname: PythonModuleVulnerable, time: 10m" in output, explain(result)
+    assert 'expr: "python_mod:advisory:left", time: 10m' in output, explain(result)  # a slotted advisory left
 
 
 def test_check_rules_rejects_a_bad_expression(promtool, tmp_path):

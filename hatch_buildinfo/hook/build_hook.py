@@ -90,7 +90,7 @@ class BuildInfoBuildHook(BuildHookInterface):
         in_namespace = f"{namespace}/__init__.py" not in {shipped for _, shipped in files}
         if in_namespace:
             for portion in _portions(name):
-                homes = sorted({home for file in files for home in [_source_of(portion, *file)] if home is not None})
+                homes = _sources_of(portion, files)
                 if len(homes) == 1:
                     return f"{homes[0]}/{DEFAULT_MODULE}.py"
                 if homes:
@@ -105,7 +105,7 @@ class BuildInfoBuildHook(BuildHookInterface):
         if not candidates:
             raise self._path_required(f"the wheel ships no package (none named `{package}`) to hold the module")
         shipped = f"the wheel ships {len(candidates)} packages"
-        roots = sorted({root for file in files for root in [_source_of(namespace, *file)] if root is not None})
+        roots = _sources_of(namespace, files)
         if in_namespace and roots:
             # The project's own portion, though no directory holds it yet: a neighbour's subpackage is no home, and
             # the portion is where `build_info("company.sdk")` looks.
@@ -452,9 +452,9 @@ class BuildInfoBuildHook(BuildHookInterface):
         """
         root = Path(self.root)
         own = locks.find_lock(root)
-        if self._uv_workspace is None or not (self._uv_workspace / "uv.lock").is_file():
+        lock = None if self._uv_workspace is None else self._uv_workspace / "uv.lock"
+        if lock is None or not lock.is_file():
             return own
-        lock = self._uv_workspace / "uv.lock"
         if own is not None:
             self.app.display_info(
                 f"hatch-buildinfo: reading {os.path.relpath(lock, root)}, the lock of the uv workspace the project is "
@@ -487,6 +487,11 @@ def _portions(name: str) -> list[str]:
     gives company/sdk/core, then company/sdk_core; a name of one part is no portion of a namespace."""
     parts = name.split("-")
     return ["/".join([*parts[:depth], "_".join(parts[depth:])]) for depth in range(len(parts) - 1, 0, -1)]
+
+
+def _sources_of(directory: str, files: list[tuple[str, str]]) -> list[str]:
+    """The project-relative directories the wheel's `files` ship as `directory`, sorted."""
+    return sorted({found for file in files for found in [_source_of(directory, *file)] if found is not None})
 
 
 def _source_of(directory: str, source: str, shipped: str) -> str | None:

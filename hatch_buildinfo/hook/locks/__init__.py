@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import import_module
 from pathlib import Path
+from types import ModuleType
 
 from ...names import normalize_name
 from ..errors import BuildInfoError
@@ -182,10 +183,10 @@ def find_lock(root: Path) -> Path | None:
 
 def read_lock(path: Path, project: Project) -> tuple[Locked, ...]:
     """The project's locked runtime dependencies, as the lock at `path` records them."""
-    reader = reader_for(path)
-    if reader is None:
+    module = _reader_module(path)
+    if module is None:
         raise LockError(path, "no reader knows this lock file name")
-    found = import_module(f"{__name__}.{reader}").read(path, project)
+    found = module.read(path, project)
     own_name = normalize_name(project.name)
     # The entries of one (name, version), as a fork of a universal lock lists it under several
     # markers: the markers, hashes and requirements of all of them.
@@ -208,16 +209,19 @@ def read_lock(path: Path, project: Project) -> tuple[Locked, ...]:
     )
 
 
+def _reader_module(path: Path) -> ModuleType | None:
+    """The reader module for the lock at `path`, imported; None when no reader knows its name."""
+    reader = reader_for(path)
+    return None if reader is None else import_module(f"{__name__}.{reader}")
+
+
 def stale(path: Path, project: Project) -> str | None:
     """One line naming the lock at `path`, what in it no longer matches the project, and the tool's fix.
 
     None when it matches, or when its format keeps no fingerprint of what was locked.
     """
-    reader = reader_for(path)
-    if reader is None:
-        return None
-    module = import_module(f"{__name__}.{reader}")
-    if not hasattr(module, "stale"):  # pylock.toml and requirements files keep no fingerprint
+    module = _reader_module(path)
+    if module is None or not hasattr(module, "stale"):  # pylock.toml and requirements files keep no fingerprint
         return None
     changed = module.stale(path, project)
     if changed is None:

@@ -104,7 +104,9 @@ class PackageIndex:
         timeout: float = 10.0,
         max_bytes: int = 16 * 1024 * 1024,
     ) -> None:
-        self.urls = [url if url.endswith("/") else url + "/" for url in urls]
+        self.urls = list(urls)
+        # Per index URL: False once a page of it lacked upload times (no PEP 700 data).
+        self.times_known = {url: True for url in self.urls}
         self._concurrency = max(1, concurrency)
         self._timeout = timeout
         self._max_bytes = max_bytes
@@ -152,12 +154,15 @@ class PackageIndex:
     def _project(self, name: str) -> Project | str | None:
         """The Project of the first index that knows `name`, None when none does, or the error line."""
         for url in self.urls:
-            page_url = urljoin(url, f"{name}/")
+            page_url = urljoin(url if url.endswith("/") else url + "/", f"{name}/")
             try:
                 page = self._page(page_url)
                 if page is None:
                     continue
-                return _read_project(name, page)
+                found = _read_project(name, page)
+                if not found.times_known:
+                    self.times_known[url] = False
+                return found
             except (_Error, BoundError) as error:
                 return f"{page_url}: {error}"
             except httpx.HTTPError as error:

@@ -90,7 +90,10 @@ def write_tree(root: Path, projects: Mapping[str, Sequence[File]], *, pep700: bo
             directory / "index.html",
             f"<!DOCTYPE html>\n<html><body><h1>Links for {html.escape(name)}</h1>\n{body}\n</body></html>\n".encode(),
         )
-    names = sorted(set(projects) | {path.parent.name for path in root.glob("*/index.json")})
+    # Projects written before keep their place in the list, under their normalized name.
+    spelled = {path.parent.name: path.parent.name for path in root.glob("*/index.json")}
+    spelled.update((normalize(name), name) for name in projects)
+    names = [spelled[key] for key in sorted(spelled)]
     listing = {"meta": {"api-version": "1.1" if pep700 else "1.0"}, "projects": [{"name": n} for n in names]}
     _write_if_changed(root / "index.json", json.dumps(listing, indent=1).encode())
     anchors = "\n".join(f'<a href="{normalize(n)}/">{html.escape(n)}</a><br>' for n in names)

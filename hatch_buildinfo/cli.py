@@ -34,7 +34,10 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     audit.add_argument("--osv", required=True, metavar="PATH", help="a directory of OSV records, or OSV's all.zip")
     audit.add_argument("--json", action="store_true", help="print one JSON object")
     exporter = commands.add_parser(
-        "exporter", help="serve Prometheus metrics: which running module versions an advisory affects"
+        "exporter",
+        help="serve Prometheus metrics: which running module versions an advisory affects, and how far each lags "
+        "behind the newest release on a package index",
+        description="Give --osv, --index or both.",
     )
     exporter.add_argument(
         "--prometheus",
@@ -43,10 +46,25 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         help="the Prometheus that records python_mod:services:count; credentials come from the environment: "
         "PROMETHEUS_BEARER_TOKEN, or PROMETHEUS_USERNAME and PROMETHEUS_PASSWORD",
     )
-    exporter.add_argument("--osv", required=True, metavar="PATH", help="a directory of OSV records, or OSV's all.zip")
+    exporter.add_argument("--osv", metavar="PATH", help="a directory of OSV records, or OSV's all.zip")
+    exporter.add_argument(
+        "--index",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="a package index (PEP 691), e.g. a private mirror's /simple/; repeat it for several, asked in order: "
+        "the first that knows a name answers for it. None: no index is asked",
+    )
+    exporter.add_argument(
+        "--index-concurrency",
+        type=int,
+        default=4,
+        metavar="N",
+        help="requests to the indexes at once (default: %(default)s)",
+    )
     exporter.add_argument("--listen", default="127.0.0.1:9817", metavar="HOST:PORT", help="default: %(default)s")
     exporter.add_argument(
-        "--interval", type=float, default=60.0, metavar="SECONDS", help="how often to ask both (default: %(default)g)"
+        "--interval", type=float, default=60.0, metavar="SECONDS", help="how often to ask each (default: %(default)g)"
     )
     arguments = parser.parse_args(argv)
     if arguments.command == "audit":
@@ -113,7 +131,14 @@ def _exporter(prog: str, arguments: argparse.Namespace) -> int:
     except ImportError as error:
         return _needs_fleet(prog, "exporter", error)
     try:
-        run(arguments.prometheus, arguments.osv, arguments.listen, arguments.interval)
+        run(
+            arguments.prometheus,
+            arguments.osv,
+            arguments.listen,
+            arguments.interval,
+            arguments.index,
+            arguments.index_concurrency,
+        )
     except StartError as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
         return 2

@@ -1,8 +1,9 @@
 """`hatch-buildinfo exporter` as a real process: it asks a real Prometheus (Debian's), which scrapes services
 exposing python_mod_info and records python_mod:services:count with the shipped rule, and matches the answer
-against the real OSV records of tests/fixtures/osv/. What a user sees is its /metrics: the advisory series,
-and its own health when Prometheus stops, when the database breaks, when an HTTP server answers 500, garbage,
-too much or too late. Every process a test starts, it stops."""
+against the real OSV records of tests/fixtures/osv/ and a real package index (deploy/index_server.py's tree on
+loopback). What a user sees is its /metrics: the advisory and release series, and its own health when
+Prometheus stops, when the database breaks, when an HTTP server answers 500, garbage, too much or too late.
+Every process a test starts, it stops."""
 
 from __future__ import annotations
 
@@ -34,12 +35,16 @@ from hatch_buildinfo.fleet.advisories import load
 
 sys.path.insert(0, str(ROOT / "deploy"))
 from fleet import wait_for
+from index_server import File, IndexServer, write_tree
 from tiers import free_port
 
 OSV = ROOT / "tests" / "fixtures" / "osv"
 SCRIPT = Path(sys.executable).with_name("hatch-buildinfo")
 INFO = "python_mod_advisory_info"
 PUBLISHED = "python_advisory_published_timestamp_seconds"
+LATEST = "python_mod_latest_info"
+RELEASED = "python_mod_release_timestamp_seconds"
+TIMES_KNOWN = "hatch_buildinfo_exporter_index_release_times_known"
 # What the services run, (program, name, version); requests 2.31.0 runs in two programs.
 SERVICES = [
     ("shop", "requests", "2.31.0"),
@@ -188,17 +193,28 @@ class Exporter:
             errors = self.health("refresh_errors_total")
         except OSError:
             return False
-        return all(source in refreshed or errors[source] for source in ("prometheus", "osv"))
+        return bool(errors) and all(source in refreshed or errors[source] for source in errors)
+
+    def pairs(self, name: str) -> dict[tuple[str, str], float]:
+        """The samples of a {name, version} family by (name, version)."""
+        return {(dict(labels)["name"], dict(labels)["version"]): value for labels, value in self.samples(name).items()}
 
 
 @contextmanager
 def exporter(
-    tmp_path: Path, prometheus_url: str, osv: Path, interval: str = "0.5", **environ: str
+    tmp_path: Path,
+    prometheus_url: str,
+    osv: Path | None,
+    interval: str = "0.5",
+    indexes: tuple[str, ...] = (),
+    **environ: str,
 ) -> Iterator[Exporter]:
-    """The exporter, serving once both sources were asked; stopped by SIGTERM, which it must obey with 0."""
+    """The exporter, serving once each source was asked; stopped by SIGTERM, which it must obey with 0."""
     port = free_port()
     log = tmp_path / f"exporter-{port}.log"
-    command = [SCRIPT, "exporter", "--prometheus", prometheus_url, "--osv", osv, "--listen", f"127.0.0.1:{port}"]
+    command = [SCRIPT, "exporter", "--prometheus", prometheus_url, "--listen", f"127.0.0.1:{port}"]
+    command += ["--osv", osv] if osv is not None else []
+    command += [argument for url in indexes for argument in ("--index", url)]
     # Only the credentials a test gives, and no proxy between the exporter and a loopback server.
     clean = {
         key: value
@@ -513,6 +529,136 @@ def test_sigint_stops_it_at_once_even_in_the_middle_of_a_request_and_frees_the_p
     assert "stopping on SIGINT" in running.stderr()
 
 
+# --- the package index --------------------------------------------------------------------------------
+
+# What the index holds: name as the index spells it -> version -> upload day. flask is not on it.
+RELEASES = {
+    "requests": {"2.31.0": "2023-05-22", "2.32.2": "2024-05-21", "2.32.3": "2024-05-29", "2.33.0rc1": "2024-09-01"},
+    "idna": {"3.6": "2023-11-25", "3.7": "2024-04-11", "3.8": "2024-08-23"},
+    "urllib3": {
+        "1.26.4": "2021-03-15",
+        "1.26.5": "2021-05-26",
+        "1.26.17": "2023-10-02",
+        "1.26.18": "2023-10-17",
+        "2.2.2": "2024-06-17",
+    },
+    "Jinja2": {"3.1.4": "2024-05-05", "3.1.5": "2024-12-21"},
+    "py": {"1.11.0": "2021-11-04"},
+}
+NEWEST = {("requests", "2.32.3"), ("idna", "3.8"), ("urllib3", "2.2.2"), ("jinja2", "3.1.5"), ("py", "1.11.0")}
+
+
+def index_tree(root: Path, releases: dict[str, dict[str, str]], pep700: bool = True) -> Path:
+    write_tree(
+        root,
+        {
+            name: [File(f"{name.lower()}-{version}.tar.gz", f"{day}T10:00:00Z") for version, day in versions.items()]
+            for name, versions in releases.items()
+        },
+        pep700=pep700,
+    )
+    return root
+
+
+def released(name: str, version: str) -> float:
+    (day,) = [days[version] for spelled, days in RELEASES.items() if spelled.lower() == name]
+    return epoch(f"{day}T10:00:00Z")
+
+
+@contextmanager
+def index_server(root: Path) -> Iterator[IndexServer]:
+    with IndexServer(root) as server:
+        yield server
+
+
+def test_the_index_series_name_newest_releases_and_release_times(prometheus, tmp_path):
+    with index_server(index_tree(tmp_path / "index", RELEASES)) as index, exporter(
+        tmp_path, prometheus.url, OSV, indexes=(index.url,)
+    ) as running:
+        affected = running.affected()
+        latest = running.pairs(LATEST)
+        times = running.pairs(RELEASED)
+        known = running.samples(TIMES_KNOWN)
+        up = running.health("up")
+        errors = running.health("refresh_errors_total")
+        # Later refreshes only revalidate: 304s, and no page sent again (only flask's 404, 10 bytes each).
+        index.reset()
+        wait_for("two refreshes of 304s", lambda: index.not_modified >= 2 * len(NEWEST))
+        resent = index.bytes_sent
+    smallest = min(path.stat().st_size for path in (tmp_path / "index").glob("*/index.json"))
+    assert resent < smallest, (resent, smallest)
+    assert latest == dict.fromkeys(NEWEST, 1)  # flask: no index knows it; Jinja2 is jinja2
+    fixes = {(name, fixed) for name, _, _, _, _, fixed in affected if fixed}
+    assert ("requests", "2.32.2") in fixes and ("idna", "3.7") in fixes
+    running_versions = {(name, version) for _, name, version in SERVICES if name != "flask"}
+    assert set(times) == running_versions | NEWEST | fixes
+    assert times == {pair: released(*pair) for pair in times}
+    assert known == {frozenset({("index", index.url)}): 1}
+    assert up == {"prometheus": 1, "osv": 1, "index": 1}
+    assert errors["index"] == 0
+
+
+def test_a_broken_index_keeps_the_last_good_releases_and_health_says_so(tmp_path):
+    pairs = [("idna", "3.6"), ("jinja2", "3.1.4")]
+    with index_server(index_tree(tmp_path / "index", RELEASES)) as index, fake_prometheus(pairs) as server, exporter(
+        tmp_path, server.url, OSV, indexes=(index.url,)
+    ) as running:
+        latest = running.pairs(LATEST)
+        times = running.pairs(RELEASED)
+        assert latest == {("idna", "3.8"): 1, ("jinja2", "3.1.5"): 1}
+        for status, body, says in [(500, b"oops", "HTTP 500"), (None, b"{not json", "the page is not JSON")]:
+            errors = running.health("refresh_errors_total")["index"]
+            index.break_with(status, body)
+            wait_for(f"{says}: source_up 0", lambda: running.health("up")["index"] == 0)
+            wait_for(f"{says}: the errors counted", more_errors(running, "index", errors + 1))
+            assert running.pairs(LATEST) == latest and running.pairs(RELEASED) == times
+            line = [line for line in running.stderr().splitlines() if "ERROR index" in line][-1]
+            assert f"{index.url}" in line and says in line and "(and 1 more)" in line, line
+            assert "serving what it gave at" in line
+            index.break_with()
+            wait_for(f"{says}: source_up 1 again", lambda: running.health("up")["index"] == 1)
+        assert running.health("up") == {"prometheus": 1, "osv": 1, "index": 1}
+
+
+def test_without_index_no_index_is_asked_and_no_series_appear(tmp_path):
+    """Not even the one pip or uv would use."""
+    with index_server(index_tree(tmp_path / "index", RELEASES)) as index, fake_prometheus([("idna", "3.6")]) as server:
+        configured = {"PIP_INDEX_URL": index.url, "UV_INDEX_URL": index.url, "UV_DEFAULT_INDEX": index.url}
+        with exporter(tmp_path, server.url, OSV, **configured) as running:
+            first = running.health("refresh_timestamp_seconds")["prometheus"]
+            wait_for("another refresh", lambda: running.health("refresh_timestamp_seconds")["prometheus"] > first)
+            names = {
+                sample.name for family in text_string_to_metric_families(_text(running)) for sample in family.samples
+            }
+            assert running.health("up") == {"prometheus": 1, "osv": 1}
+        assert index.requests == 0
+    assert not names & {LATEST, RELEASED, TIMES_KNOWN}
+    assert INFO in names
+
+
+def _text(running: Exporter) -> str:
+    with urllib.request.urlopen(running.url, timeout=5) as response:
+        return response.read().decode()
+
+
+def test_an_index_without_upload_times_says_so_and_index_alone_needs_no_osv(tmp_path):
+    with index_server(index_tree(tmp_path / "first", {"idna": RELEASES["idna"]})) as first, index_server(
+        index_tree(tmp_path / "second", {"py": RELEASES["py"], "idna": {"9.0": "2025-01-01"}}, pep700=False)
+    ) as second, fake_prometheus([("idna", "3.6"), ("py", "1.11.0")]) as server, exporter(
+        tmp_path, server.url, None, indexes=(first.url, second.url)
+    ) as running:
+        known = {dict(labels)["index"]: value for labels, value in running.samples(TIMES_KNOWN).items()}
+        latest = running.pairs(LATEST)
+        times = running.pairs(RELEASED)
+        up = running.health("up")
+        advisories = running.samples(INFO)
+    assert known == {first.url: 1, second.url: 0}
+    assert latest == {("idna", "3.8"): 1, ("py", "1.11.0"): 1}  # idna from the first index that knows it
+    assert times == {("idna", "3.6"): released("idna", "3.6"), ("idna", "3.8"): released("idna", "3.8")}
+    assert up == {"prometheus": 1, "index": 1}
+    assert advisories == {}
+
+
 @pytest.fixture
 def busy_port() -> Iterator[int]:
     with socket.socket() as taken:
@@ -524,17 +670,21 @@ def busy_port() -> Iterator[int]:
 @pytest.mark.parametrize(
     ("arguments", "says"),
     [
-        (["--prometheus", "http://ops:pw@127.0.0.1:9090"], "PROMETHEUS_USERNAME"),
-        (["--prometheus", "127.0.0.1:9090"], "give an http:// or https:// URL"),
-        (["--listen", "localhost"], "--listen localhost: give HOST:PORT"),
-        (["--interval", "0"], "--interval 0: give a finite number of seconds above 0"),
-        (["--interval", "inf"], "--interval inf: give a finite number of seconds above 0"),
-        (["--listen", "127.0.0.1:{busy}"], "Address already in use"),
+        (["--osv", "{osv}", "--prometheus", "http://ops:pw@127.0.0.1:9090"], "PROMETHEUS_USERNAME"),
+        (["--osv", "{osv}", "--prometheus", "127.0.0.1:9090"], "give an http:// or https:// URL"),
+        (["--osv", "{osv}", "--listen", "localhost"], "--listen localhost: give HOST:PORT"),
+        (["--osv", "{osv}", "--interval", "0"], "--interval 0: give a finite number of seconds above 0"),
+        (["--osv", "{osv}", "--interval", "inf"], "--interval inf: give a finite number of seconds above 0"),
+        (["--osv", "{osv}", "--listen", "127.0.0.1:{busy}"], "Address already in use"),
+        ([], "give --osv PATH, --index URL or both"),
+        (["--index", "mirror.example/simple/"], "--index mirror.example/simple/: give an http:// or https:// URL"),
+        (["--index", "https://ops:pw@mirror.example/simple/"], "credentials in an index URL are not supported"),
+        (["--index", "http://127.0.0.1:9/simple/", "--index-concurrency", "0"], "--index-concurrency 0"),
     ],
 )
 def test_it_will_not_start_as_asked_with_one_line(arguments, says, busy_port, tmp_path):
-    command = [SCRIPT, "exporter", "--prometheus", "http://127.0.0.1:9", "--osv", OSV]
-    arguments = [argument.format(busy=busy_port) for argument in arguments]
+    command = [SCRIPT, "exporter", "--prometheus", "http://127.0.0.1:9"]
+    arguments = [argument.format(busy=busy_port, osv=OSV) for argument in arguments]
     result = subprocess.run([*map(str, command), *arguments], capture_output=True, text=True, timeout=30)
     assert result.returncode == 2
     (line,) = result.stderr.splitlines()

@@ -1,8 +1,10 @@
-"""`hatch-buildinfo exporter`: which running module versions a published advisory affects, as Prometheus metrics.
+"""`hatch-buildinfo exporter`: which running module versions a published advisory affects, and how far each
+lags behind the newest release on a package index, as Prometheus metrics.
 
 Each interval it asks Prometheus for the (name, version) pairs the fleet runs, reloads the advisory database
-when its files changed, and matches the one against the other. A scrape hands back the families the last
-refresh computed, so it does no I/O. A source that fails keeps its last good data, and the failure shows in
+when its files changed, and matches the one against the other; with `--index` it then asks the package
+indexes about the running names, and only those. A scrape hands back the families the last refresh computed,
+so it does no I/O. A source that fails keeps its last good data, and the failure shows in
 the exporter's own health series and one log line; the exporter never exits for it.
 """
 
@@ -13,7 +15,7 @@ import math
 import os
 import signal
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,13 +27,16 @@ from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamil
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from .advisories import Database, DatabaseError, Finding, load
+from .index import PackageIndex, Project
 from .prometheus import RUNNING_QUERY, TIMEOUT, CredentialsError, Prometheus, PrometheusError
 
 log = logging.getLogger(__name__)
 
-SOURCES = ("prometheus", "osv")
 ADVISORY_INFO = "python_mod_advisory_info"
 PUBLISHED = "python_advisory_published_timestamp_seconds"
+LATEST_INFO = "python_mod_latest_info"
+RELEASED = "python_mod_release_timestamp_seconds"
+TIMES_KNOWN = "hatch_buildinfo_exporter_index_release_times_known"
 INFO_LABELS = ("name", "version", "advisory", "aliases", "severity", "fixed")
 
 
@@ -64,23 +69,36 @@ class _Families(Collector):
 
 
 class Exporter:
-    """The state between refreshes: the last good running set and database, and each source's health."""
+    """The state between refreshes: the last good running set, database and index projects, and the health
+    of each source asked (`osv` and `index` only when given)."""
 
-    def __init__(self, prometheus: Prometheus, osv: Path) -> None:
+    def __init__(self, prometheus: Prometheus, osv: Path | None, index: PackageIndex | None = None) -> None:
         self.prometheus = prometheus
         self.osv = osv
-        self.health = {source: Health() for source in SOURCES}
+        self.index = index
+        sources = ["prometheus", *(["osv"] if osv is not None else []), *(["index"] if index is not None else [])]
+        self.health = {source: Health() for source in sources}
         self.collector = _Families()
         self._running: set[tuple[str, str]] = set()
         self._database: Database | None = None
         self._fingerprint: object = None
-        self.collector.families = families([], self.health)
+        self._projects: dict[str, Project] = {}
+        self._publish()
 
     def refresh(self) -> None:
-        """Ask both sources once, then publish what the last good data of each gives."""
-        self._refresh_database()
+        """Ask each source once, then publish what the last good data of each gives."""
+        if self.osv is not None:
+            self._refresh_database()
         self._refresh_running()
-        self.collector.families = families(self.affected(), self.health)
+        if self.index is not None:
+            self._refresh_index(self.index)
+        self._publish()
+
+    def _publish(self) -> None:
+        affected = self.affected()
+        self.collector.families = families(affected, self.health)
+        if self.index is not None:
+            self.collector.families += index_families(self._running, self._projects, affected, self.index.times_known)
 
     def affected(self) -> list[Affected]:
         """Every running (name, version) and advisory affecting it, by name, version and advisory."""
@@ -104,7 +122,26 @@ class Exporter:
         self._running = running
         self._succeeded("prometheus", f"{len(running)} running (name, version) pairs")
 
+    def _refresh_index(self, index: PackageIndex) -> None:
+        """Ask the indexes about the running names; a name that fails keeps its last good project."""
+        names = {name for name, _ in self._running}
+        answer = index.refresh(names)
+        # Names the fleet no longer runs, or that every index now answers 404 for, are dropped.
+        self._projects = {
+            name: project
+            for name, project in {**self._projects, **answer.projects}.items()
+            if name in names and name not in answer.unknown
+        }
+        if answer.errors:
+            more = f" (and {len(answer.errors) - 1} more)" if len(answer.errors) > 1 else ""
+            self._failed("index", f"{answer.errors[0]}{more}", len(answer.errors))
+        else:
+            self._succeeded(
+                "index", f"{len(answer.projects)} of {len(names)} running names known, {answer.requests} requests"
+            )
+
     def _refresh_database(self) -> None:
+        assert self.osv is not None
         fingerprint = files_fingerprint(self.osv)
         if fingerprint is not None and fingerprint == self._fingerprint and self.health["osv"].up:
             self.health["osv"].refreshed = time.time()
@@ -125,10 +162,10 @@ class Exporter:
         self._fingerprint = fingerprint
         self._succeeded("osv", f"loaded {self.osv}")
 
-    def _failed(self, source: str, message: str) -> None:
+    def _failed(self, source: str, message: str, errors: int = 1) -> None:
         health = self.health[source]
         health.up = False
-        health.errors += 1
+        health.errors += errors
         if health.refreshed is None:
             log.error("%s: %s; nothing read from it yet", source, message)
         else:
@@ -203,33 +240,97 @@ def families(affected: Iterable[Affected], health: dict[str, Health]) -> list[Me
     return [info, published, up, refreshed, errors]
 
 
+def index_families(
+    running: Iterable[tuple[str, str]],
+    projects: dict[str, Project],
+    affected: Iterable[Affected],
+    times_known: dict[str, bool],
+) -> list[Metric]:
+    """The newest release of each running module, and the release times of the running versions, of the
+    newest, and of each version that fixes an advisory affecting a running version."""
+    latest = GaugeMetricFamily(
+        LATEST_INFO,
+        "A metric with a constant '1' value labeled by name and version of the newest release of a running module "
+        "on the package index.",
+        labels=["name", "version"],
+    )
+    released = GaugeMetricFamily(
+        RELEASED,
+        "Release time of the module version on the package index (its earliest upload) since unix epoch in seconds.",
+        labels=["name", "version"],
+    )
+    wanted = set(running)
+    for name, project in projects.items():
+        if project.latest is not None:
+            latest.add_metric([name, project.latest], 1)
+            wanted.add((name, project.latest))
+    wanted.update((one.name, one.finding.fixed) for one in affected if one.finding.fixed)
+    for name, version in sorted(wanted):
+        seconds = projects[name].release_time(version) if name in projects else None
+        if seconds is not None:
+            released.add_metric([name, version], seconds)
+    known = GaugeMetricFamily(
+        TIMES_KNOWN,
+        "Whether every page read from the package index gave upload times (PEP 700) (1), or one lacked them (0).",
+        labels=["index"],
+    )
+    for url, flag in times_known.items():
+        known.add_metric([url], 1 if flag else 0)
+    return [latest, released, known]
+
+
 class StartError(Exception):
     """One line: the exporter cannot start as asked (a bad option, credentials in the URL, a port in use)."""
 
 
-def run(prometheus_url: str, osv: str | os.PathLike, listen: str, interval: float) -> None:
+def run(
+    prometheus_url: str,
+    osv: str | os.PathLike | None,
+    listen: str,
+    interval: float,
+    indexes: Sequence[str] = (),
+    index_concurrency: int = 4,
+) -> None:
     """`hatch-buildinfo exporter`: log to stderr and serve until SIGTERM or SIGINT."""
     # Our lines only: httpx would log every request at INFO.
     logging.basicConfig(format="%(asctime)s %(levelname)s %(message)s", level=logging.WARNING)
     log.setLevel(logging.INFO)
     if not (interval > 0 and math.isfinite(interval)):
         raise StartError(f"--interval {interval:g}: give a finite number of seconds above 0")
+    if osv is None and not indexes:
+        raise StartError("give --osv PATH, --index URL or both: the exporter has nothing to match the fleet against")
+    if index_concurrency < 1:
+        raise StartError(f"--index-concurrency {index_concurrency}: give a number of requests at once, 1 or more")
     address = listen_address(listen)
-    try:
-        url = httpx.URL(prometheus_url)
-    except httpx.InvalidURL:
-        url = httpx.URL()
-    if url.scheme not in ("http", "https") or not url.host:
-        raise StartError(f"--prometheus {prometheus_url}: give an http:// or https:// URL, e.g. http://127.0.0.1:9090")
+    _check_url("--prometheus", prometheus_url, "http://127.0.0.1:9090")
+    for given in indexes:
+        _check_url("--index", given, "https://mirror.example/simple/")
+        url = httpx.URL(given)
+        if url.userinfo:
+            bare = url.copy_with(username=None, password=None)
+            raise StartError(f"--index {bare}: credentials in an index URL are not supported: process lists show them")
     try:
         # A refresh never runs into the next one: a request may take the interval, at most TIMEOUT.
         prometheus = Prometheus(prometheus_url, timeout=min(TIMEOUT, interval))
     except CredentialsError as error:
         raise StartError(str(error)) from None
+    # A refresh never runs into the next one: each request takes at most the interval.
+    index = PackageIndex(indexes, concurrency=index_concurrency, timeout=min(TIMEOUT, interval)) if indexes else None
     try:
-        serve(prometheus, Path(osv), address, interval)
+        serve(Exporter(prometheus, Path(osv) if osv is not None else None, index), address, interval)
     finally:
         prometheus.close()
+        if index is not None:
+            index.close()
+
+
+def _check_url(flag: str, given: str, example: str) -> None:
+    try:
+        url = httpx.URL(given)
+    except httpx.InvalidURL:
+        url = httpx.URL()
+    if url.scheme not in ("http", "https") or not url.host:
+        raise StartError(f"{flag} {given}: give an http:// or https:// URL, e.g. {example}")
 
 
 class _Stop(Exception):
@@ -253,9 +354,8 @@ def listen_address(listen: str) -> tuple[str, int]:
     return host.strip("[]") or "0.0.0.0", int(port)
 
 
-def serve(prometheus: Prometheus, osv: Path, listen: tuple[str, int], interval: float) -> None:
+def serve(exporter: Exporter, listen: tuple[str, int], interval: float) -> None:
     """Refresh every `interval` seconds and serve /metrics on `listen` until SIGTERM or SIGINT."""
-    exporter = Exporter(prometheus, osv)
     registry = CollectorRegistry()
     registry.register(exporter.collector)
     host, port = listen

@@ -117,18 +117,31 @@ class Prometheus:
 
     def _get(self, endpoint: str, parameters: dict[str, str]) -> tuple[int, bytes]:
         """The status and body of the answer, read within the time and size limits."""
-        deadline = time.monotonic() + self._timeout
+        started = time.monotonic()
         with self._client.stream("GET", endpoint, params=parameters) as response:
-            declared = response.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > self._max_bytes:
-                raise PrometheusError(f"{endpoint}: the answer is {declared} bytes, more than {self._max_bytes}")
-            chunks = []
-            size = 0
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if size > self._max_bytes:
-                    raise PrometheusError(f"{endpoint}: the answer is more than {self._max_bytes} bytes")
-                if time.monotonic() > deadline:
-                    raise PrometheusError(f"{endpoint}: the answer took more than {self._timeout:g} s")
-                chunks.append(chunk)
-        return response.status_code, b"".join(chunks)
+            try:
+                return response.status_code, read_bounded(response, self._max_bytes, started, self._timeout)
+            except BoundError as error:
+                raise PrometheusError(f"{endpoint}: {error}") from None
+
+
+class BoundError(Exception):
+    """One line: an answer was larger, or slower, than allowed."""
+
+
+def read_bounded(response: httpx.Response, max_bytes: int, started: float, timeout: float) -> bytes:
+    """The body of a streamed `response`, refused once it passes `max_bytes`, or `timeout` seconds after
+    `started` (time.monotonic() when the request was sent)."""
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise BoundError(f"the answer is {declared} bytes, more than {max_bytes}")
+    chunks = []
+    size = 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > max_bytes:
+            raise BoundError(f"the answer is more than {max_bytes} bytes")
+        if time.monotonic() > started + timeout:
+            raise BoundError(f"the answer took more than {timeout:g} s")
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -209,6 +209,7 @@ PUBLIC = {
         File("Foo_Bar-2.0rc1-py3-none-any.whl", "2022-01-01T00:00:00Z"),
         File("Foo_Bar-2.0-py3-none-any.whl", "2022-07-02T12:00:00Z"),
     ],
+    "nightly": [File("nightly-0.1.dev5.tar.gz", "2024-01-01T00:00:00Z"), File("nightly-0.2a1.tar.gz", None)],
 }
 # A mirror asked second, without PEP 700 data: it knows legacy, and a requests the public index answers for first.
 MIRROR = {
@@ -307,14 +308,24 @@ def test_names_as_the_fleet_spells_them_indexes_in_order_and_what_is_unknown(pub
     ]
 
 
-def test_a_release_newer_than_the_newest_is_not_behind(public, tmp_path):
-    """A program on the pre-release after the newest release, or on the newest spelled 2.32.3.0, is 0 libyears."""
-    sbom = sbom_of(tmp_path / "next.cdx.json", ("requests", "2.33.0rc1"), ("urllib3", "2.2.2.0"))
+def test_a_release_newer_than_the_newest_is_not_behind_and_what_cannot_be_compared_is_said(public, tmp_path):
+    """A program on the pre-release after the newest release, or on the newest spelled 2.2.2.0, is 0 libyears;
+    a version that is not PEP 440 cannot be compared, and a project of pre-releases only has no newest release."""
+    sbom = sbom_of(
+        tmp_path / "next.cdx.json",
+        ("requests", "2.33.0rc1"),
+        ("urllib3", "2.2.2.0"),
+        ("certifi", "system"),
+        ("nightly", "0.1.dev5"),
+    )
     result = audit(sbom, "--index", public.url, cwd=tmp_path)
+    assert (result.returncode, result.stderr) == (0, "")
     assert result.stdout.splitlines() == [
+        f"{sbom}: certifi system newest=2024.2.2 libyears=unknown (system is not a PEP 440 version)",
+        f"{sbom}: nightly 0.1.dev5 newest=none (no final release on the index)",
         f"{sbom}: requests 2.33.0rc1 newest=2.32.3 libyears=0.00",
         f"{sbom}: urllib3 2.2.2.0 newest=2.2.2 libyears=0.00",
-        f"{sbom}: total libyears=0.00 behind=0 of 2",
+        f"{sbom}: total libyears=0.00 behind=0 of 4 (libyears unknown for 2)",
     ]
 
 

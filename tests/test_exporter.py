@@ -581,6 +581,12 @@ def test_the_index_series_name_newest_releases_and_release_times(prometheus, tmp
         known = running.samples(TIMES_KNOWN)
         up = running.health("up")
         errors = running.health("refresh_errors_total")
+        # Later refreshes only revalidate: 304s, and no page sent again (only flask's 404, 10 bytes each).
+        index.reset()
+        wait_for("two refreshes of 304s", lambda: index.not_modified >= 2 * len(NEWEST))
+        resent = index.bytes_sent
+    smallest = min(path.stat().st_size for path in (tmp_path / "index").glob("*/index.json"))
+    assert resent < smallest, (resent, smallest)
     assert latest == dict.fromkeys(NEWEST, 1)  # flask: no index knows it; Jinja2 is jinja2
     fixes = {(name, fixed) for name, _, _, _, _, fixed in affected if fixed}
     assert ("requests", "2.32.2") in fixes and ("idna", "3.7") in fixes

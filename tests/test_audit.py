@@ -434,3 +434,19 @@ def test_an_index_that_cannot_answer_is_one_line_and_exit_2(affected_wheel, brok
     assert len(result.stderr.splitlines()) == 1, result.stderr
     assert result.stderr.startswith("python -m hatch_buildinfo: error: ")
     assert url.rstrip("/") in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("mirror.example/simple/", "--index mirror.example/simple/: give an http:// or https:// URL"),
+        ("http://[::1", "--index http://[::1: give an http:// or https:// URL"),
+        ("https://ops:secret@mirror.example/simple/", "credentials in an index URL are not supported"),
+    ],
+)
+def test_an_index_url_that_cannot_be_used_is_one_line_that_never_shows_credentials(affected_wheel, tmp_path, url, says):
+    result = audit(affected_wheel, "--index", url, cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (2, "")
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("python -m hatch_buildinfo: error: ") and says in line, line
+    assert "secret" not in line

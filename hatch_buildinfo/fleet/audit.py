@@ -18,6 +18,7 @@ from ..artifacts import InspectError, read_target
 from ..names import normalize_name
 from .advisories import Finding, load
 from .index import PackageIndex, Refresh, libyears
+from .urls import URLError, check_index_url
 
 _PYPI_PURL = "pkg:pypi/"
 
@@ -89,6 +90,11 @@ def _findings(packages: dict[str, list[tuple[str, str]]], osv: str) -> list[tupl
 
 def _freshness(packages: dict[str, list[tuple[str, str]]], urls: Sequence[str]) -> list[tuple[str, Freshness]]:
     """Each target's entries against the indexes at `urls`, asked once for every distinct name."""
+    try:
+        for given in urls:
+            check_index_url(given)
+    except URLError as error:
+        raise IndexUnreadable(str(error)) from None
     client = PackageIndex(urls)
     try:
         refresh = client.refresh({name for pairs in packages.values() for name, _ in pairs})

@@ -108,6 +108,7 @@ def test_json_names_the_same_findings(affected_wheel, tmp_path):
         "severity": "medium",
         "fixed": "2.32.2",
         "published": 1716236100.0,
+        "fixed_released": None,
     }
 
 
@@ -186,9 +187,9 @@ def test_an_unreadable_record_is_one_warning_line_and_the_rest_still_counts(affe
 # --- against a package index ----------------------------------------------------------------------
 
 YEAR = 365.25 * 86400  # a libyear, as libyear.com counts it
-# The public index: requests 2.32.3 exactly a year after 2.31.0, a yanked 2.32.4 and a pre-release after it;
-# certifi 2024.2.2's files uploaded weeks apart (its release time is the first); Foo_Bar spelled as its author
-# does, with the release candidate a program runs.
+# The public index: requests 2.32.3 exactly a year after 2.31.0, a yanked 2.32.4 and a pre-release after it, and
+# not 2.32.2, the fix of its advisory; certifi's fix 2023.7.22, and 2024.2.2 whose files were uploaded weeks apart
+# (its release time is the first); Foo_Bar spelled as its author does, with the release candidate a program runs.
 PUBLIC = {
     "requests": [
         File("requests-2.31.0-py3-none-any.whl", "2023-05-22T00:00:00Z"),
@@ -201,6 +202,7 @@ PUBLIC = {
     "urllib3": [File("urllib3-2.2.2-py3-none-any.whl", "2024-06-17T00:00:00Z")],
     "certifi": [
         File("certifi-2022.12.7-py3-none-any.whl", "2022-12-07T00:00:00Z"),
+        File("certifi-2023.7.22-py3-none-any.whl", "2023-07-22T09:00:00Z"),
         File("certifi-2024.2.2.tar.gz", "2024-02-02T00:00:00Z"),
         File("certifi-2024.2.2-py3-none-any.whl", "2024-03-15T00:00:00Z"),
     ],
@@ -275,11 +277,18 @@ def test_index_gives_each_entry_its_newest_release_and_libyears_and_a_total(affe
     ]
 
 
-def test_osv_and_index_together_keep_the_advisory_exit_status(affected_wheel, fixed_wheel, public, tmp_path):
-    alone = audit(affected_wheel, "--osv", OSV, cwd=tmp_path).stdout
-    behind = audit(affected_wheel, "--index", public.url, cwd=tmp_path).stdout
+def test_osv_and_index_together_keep_the_advisory_exit_status_and_say_when_each_fix_was_released(
+    affected_wheel, fixed_wheel, public, tmp_path
+):
+    certifi, requests = audit(affected_wheel, "--osv", OSV, cwd=tmp_path).stdout.splitlines()
+    behind = audit(affected_wheel, "--index", public.url, cwd=tmp_path).stdout.splitlines()
     both = audit(affected_wheel, "--osv", OSV, "--index", public.url, cwd=tmp_path)
-    assert (both.returncode, both.stdout) == (1, alone + behind)
+    assert both.returncode == 1
+    assert both.stdout.splitlines() == [
+        f"{certifi} fixed_released=2023-07-22",
+        f"{requests} fixed_released=unknown",
+        *behind,
+    ]
     fixed = audit(fixed_wheel, "--osv", OSV, "--index", public.url, cwd=tmp_path)
     assert (fixed.returncode, fixed.stderr) == (0, "")
     assert fixed.stdout.splitlines()[-1] == f"{fixed_wheel}: total libyears=0.00 behind=0 of 2"
@@ -334,10 +343,11 @@ def test_json_adds_freshness_and_totals_and_keeps_findings(affected_wheel, publi
     assert result.returncode == 1
     document = json.loads(result.stdout)
     assert document["schema"] == 1
-    assert (
-        document["findings"]
-        == json.loads(audit(affected_wheel, "--osv", OSV, "--json", cwd=tmp_path).stdout)["findings"]
-    )
+    offline = json.loads(audit(affected_wheel, "--osv", OSV, "--json", cwd=tmp_path).stdout)["findings"]
+    released = [finding.pop("fixed_released") for finding in document["findings"]]
+    assert released == [at("2023-07-22T09:00:00Z"), None]  # requests' fix, 2.32.2, is not on this index
+    assert [finding.pop("fixed_released") for finding in offline] == [None, None]
+    assert document["findings"] == offline
     assert document["index"] == [public.url]
     certifi, requests, urllib3 = document["freshness"]
     assert certifi == {

@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import TextIO
 from urllib.parse import unquote
 
@@ -49,7 +50,8 @@ def audit(
     out: TextIO = sys.stdout,
 ) -> int:
     """Print each advisory affecting a target's entries (with `osv`) and each entry's newest release and libyears
-    with a total per target (with `index`); 0 when no advisory affects anything, 1 otherwise.
+    with a total per target (with `index`; then each advisory's fixed version's release time too); 0 when no
+    advisory affects anything, 1 otherwise.
 
     Without `index` no request is made. Raises InspectError for a target that cannot be read, DatabaseError for
     a database that cannot, IndexUnreadable for an index that cannot answer. Records of the database that cannot
@@ -57,11 +59,16 @@ def audit(
     """
     packages = {target: packages_of(target) for target in targets}
     found = _findings(packages, osv) if osv is not None else None
-    fresh = _freshness(packages, index) if index else None
+    refresh = _refresh(packages, index) if index else None
+    fresh = None
+    if refresh is not None:
+        fresh = [
+            (target, freshness(name, version, refresh)) for target, pairs in packages.items() for name, version in pairs
+        ]
     if as_json:
         document = {
             "schema": 1,
-            "findings": None if found is None else [_as_dict(*each) for each in found],
+            "findings": None if found is None else [_as_dict(*each, refresh) for each in found],
             "index": list(index),
             "freshness": None if fresh is None else [_fresh_dict(target, each) for target, each in fresh],
             "totals": None if fresh is None else [_total_dict(target, fresh) for target in packages],
@@ -69,7 +76,7 @@ def audit(
         out.write(json.dumps(document, indent=2) + "\n")
     else:
         for target in packages:
-            out.writelines(_line(*each) + "\n" for each in found or () if each[0] == target)
+            out.writelines(_line(*each, refresh) + "\n" for each in found or () if each[0] == target)
             if fresh is not None:
                 out.writelines(_fresh_line(target, each) + "\n" for of, each in fresh if of == target)
                 out.write(_total_line(target, fresh) + "\n")
@@ -88,8 +95,8 @@ def _findings(packages: dict[str, list[tuple[str, str]]], osv: str) -> list[tupl
     ]
 
 
-def _freshness(packages: dict[str, list[tuple[str, str]]], urls: Sequence[str]) -> list[tuple[str, Freshness]]:
-    """Each target's entries against the indexes at `urls`, asked once for every distinct name."""
+def _refresh(packages: dict[str, list[tuple[str, str]]], urls: Sequence[str]) -> Refresh:
+    """What the indexes at `urls` say of every distinct name of the targets' entries, each asked once."""
     try:
         for given in urls:
             check_index_url(given)
@@ -103,9 +110,7 @@ def _freshness(packages: dict[str, list[tuple[str, str]]], urls: Sequence[str]) 
     if refresh.errors:
         more = len(refresh.errors) - 1
         raise IndexUnreadable(refresh.errors[0] + (f" (and {more} more names could not be read)" if more else ""))
-    return [
-        (target, freshness(name, version, refresh)) for target, pairs in packages.items() for name, version in pairs
-    ]
+    return refresh
 
 
 def freshness(name: str, version: str, refresh: Refresh) -> Freshness:
@@ -164,15 +169,26 @@ def _sbom_packages(path: str) -> set[tuple[str, str]]:
     return found
 
 
-def _line(target: str, name: str, version: str, finding: Finding) -> str:
+def _fixed_released(name: str, finding: Finding, refresh: Refresh) -> float | None:
+    """When the index released the advisory's fixed version; None: no fix, or no release time for it."""
+    project = refresh.projects.get(name)
+    return project.release_time(finding.fixed) if project is not None and finding.fixed else None
+
+
+def _line(target: str, name: str, version: str, finding: Finding, refresh: Refresh | None) -> str:
     aliases = ",".join(finding.aliases) or "-"
-    return (
+    line = (
         f"{target}: {name} {version} {finding.advisory} aliases={aliases} severity={finding.severity} "
         f"fixed={finding.fixed or 'none'}"
     )
+    if refresh is None or not finding.fixed:
+        return line
+    released = _fixed_released(name, finding, refresh)
+    day = "unknown" if released is None else datetime.fromtimestamp(released, timezone.utc).strftime("%Y-%m-%d")
+    return f"{line} fixed_released={day}"
 
 
-def _as_dict(target: str, name: str, version: str, finding: Finding) -> dict:
+def _as_dict(target: str, name: str, version: str, finding: Finding, refresh: Refresh | None) -> dict:
     return {
         "target": target,
         "name": name,
@@ -182,6 +198,7 @@ def _as_dict(target: str, name: str, version: str, finding: Finding) -> dict:
         "severity": finding.severity,
         "fixed": finding.fixed,
         "published": finding.published,
+        "fixed_released": None if refresh is None else _fixed_released(name, finding, refresh),
     }
 
 

@@ -6,9 +6,9 @@ A seeded synthetic index of N projects (default 3,000) written by deploy/index_s
 loopback by deploy/index_server.IndexServer: PEP 691/700 pages of 10 to 150 versions each (bench/advisories.py's
 release histories), one to six files a version (an sdist, a pure wheel, platform wheels), a few yanked. Each run
 is a fresh process (bench/children/index_refresh.py) holding one `hatch_buildinfo.fleet.index.PackageIndex`,
-which refreshes every name twice: first with an empty cache, then with the index unchanged. Bytes are the
-response bodies the server sent. Prints medians, the ratios of the unchanged refresh to the first with a
-verdict, and the child's peak resident set; asserts no timing.
+which refreshes every name twice: first with an empty cache, then with the index unchanged. Bytes are what
+the server sent: status lines, headers and bodies. Prints medians, the ratios of the unchanged refresh to the
+first with a verdict, and the child's peak resident set; asserts no timing.
 """
 
 from __future__ import annotations
@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
             done = [run_once(server, names, arguments.concurrency, root, env) for _ in range(runs)]
     first = [run[0] for run in done]
     unchanged = [run[1] for run in done]
-    print(f"{runs} fresh client processes, concurrency {arguments.concurrency}, medians; bytes: response bodies")
+    print(f"{runs} fresh client processes, concurrency {arguments.concurrency}, medians; bytes: all sent, headers too")
     print(row("first refresh", first))
     print(row("unchanged refresh", unchanged))
     print(f"  peak RSS of the client (ru_maxrss), last run: {unchanged[-1]['peak_kib'] / 1024:.1f} MiB")

@@ -23,13 +23,14 @@ def test_freshness_benchmark_smoke(tmp_path):
         re.M,
     )
     assert first and float(first[1]) > 0, output
-    # Nothing changed: every request conditional, every answer a 304 without a body.
-    assert re.search(
-        r"^  unchanged refresh +[0-9.]+ ms +0\.00 MiB +60 requests, 60 answered 304 \(60 served\), "
+    # Nothing changed: every request conditional, every answer a 304 without a body (headers only).
+    unchanged = re.search(
+        r"^  unchanged refresh +[0-9.]+ ms +([0-9.]+) MiB +60 requests, 60 answered 304 \(60 served\), "
         r"60 projects, 0 errors$",
         output,
         re.M,
-    ), output
+    )
+    assert unchanged and float(unchanged[1]) < float(first[1]) / 20, output
     assert re.search(r"^  peak RSS of the client \(ru_maxrss\), last run: [0-9.]+ MiB$", output, re.M), output
-    assert re.search(r"^  unchanged / first, bytes: 0\.000x  \(goal <= 0\.05x: met\)$", output, re.M), output
+    assert re.search(r"^  unchanged / first, bytes: 0\.0[0-4][0-9]x  \(goal <= 0\.05x: met\)$", output, re.M), output
     assert re.search(r"^  unchanged / first, time: +[0-9.]+x  \(goal <= 0\.2x: (met|MISSED)\)$", output, re.M), output

@@ -66,6 +66,14 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         metavar="N",
         help="requests to the indexes at once (default: %(default)s)",
     )
+    exporter.add_argument(
+        "--index-interval",
+        type=float,
+        default=3600.0,
+        metavar="SECONDS",
+        help="how often to ask the indexes again about a name (default: %(default)g); a name the fleet starts "
+        "to run is asked at once",
+    )
     exporter.add_argument("--listen", default="127.0.0.1:9817", metavar="HOST:PORT", help="default: %(default)s")
     exporter.add_argument(
         "--interval", type=float, default=60.0, metavar="SECONDS", help="how often to ask each (default: %(default)g)"
@@ -151,6 +159,7 @@ def _exporter(prog: str, arguments: argparse.Namespace) -> int:
             arguments.interval,
             arguments.index,
             arguments.index_concurrency,
+            arguments.index_interval,
         )
     except StartError as error:
         print(f"{prog}: error: {error}", file=sys.stderr)

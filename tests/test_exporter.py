@@ -207,14 +207,17 @@ def exporter(
     osv: Path | None,
     interval: str = "0.5",
     indexes: tuple[str, ...] = (),
+    index_interval: str = "0",
     **environ: str,
 ) -> Iterator[Exporter]:
-    """The exporter, serving once each source was asked; stopped by SIGTERM, which it must obey with 0."""
+    """The exporter, serving once each source was asked; stopped by SIGTERM, which it must obey with 0. It asks
+    its indexes every refresh unless `index_interval` says otherwise."""
     port = free_port()
     log = tmp_path / f"exporter-{port}.log"
     command = [SCRIPT, "exporter", "--prometheus", prometheus_url, "--listen", f"127.0.0.1:{port}"]
     command += ["--osv", osv] if osv is not None else []
     command += [argument for url in indexes for argument in ("--index", url)]
+    command += ["--index-interval", index_interval] if indexes else []
     # Only the credentials a test gives, and no proxy between the exporter and a loopback server.
     clean = {
         key: value
@@ -279,9 +282,14 @@ class FakePrometheus(http.server.ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _FakeHandler)
         self.mode = "good"
         self.authorizations: list[str | None] = []
-        vector = [{"metric": {"name": name, "version": version}, "value": [0, "1"]} for name, version in pairs]
-        self.good = json.dumps({"status": "success", "data": {"resultType": "vector", "result": vector}}).encode()
+        self.good = running_answer(pairs)
         self.url = f"http://127.0.0.1:{self.server_port}"
+
+
+def running_answer(pairs: list[tuple[str, str]]) -> bytes:
+    """What Prometheus answers to the exporter's query when the fleet runs `pairs`."""
+    vector = [{"metric": {"name": name, "version": version}, "value": [0, "1"]} for name, version in pairs]
+    return json.dumps({"status": "success", "data": {"resultType": "vector", "result": vector}}).encode()
 
 
 class _FakeHandler(http.server.BaseHTTPRequestHandler):
@@ -565,14 +573,8 @@ def released(name: str, version: str) -> float:
     return epoch(f"{day}T10:00:00Z")
 
 
-@contextmanager
-def index_server(root: Path) -> Iterator[IndexServer]:
-    with IndexServer(root) as server:
-        yield server
-
-
 def test_the_index_series_name_newest_releases_and_release_times(prometheus, tmp_path):
-    with index_server(index_tree(tmp_path / "index", RELEASES)) as index, exporter(
+    with IndexServer(index_tree(tmp_path / "index", RELEASES)) as index, exporter(
         tmp_path, prometheus.url, OSV, indexes=(index.url,)
     ) as running:
         affected = running.affected()
@@ -600,7 +602,7 @@ def test_the_index_series_name_newest_releases_and_release_times(prometheus, tmp
 
 def test_a_broken_index_keeps_the_last_good_releases_and_health_says_so(tmp_path):
     pairs = [("idna", "3.6"), ("jinja2", "3.1.4")]
-    with index_server(index_tree(tmp_path / "index", RELEASES)) as index, fake_prometheus(pairs) as server, exporter(
+    with IndexServer(index_tree(tmp_path / "index", RELEASES)) as index, fake_prometheus(pairs) as server, exporter(
         tmp_path, server.url, OSV, indexes=(index.url,)
     ) as running:
         latest = running.pairs(LATEST)
@@ -622,7 +624,7 @@ def test_a_broken_index_keeps_the_last_good_releases_and_health_says_so(tmp_path
 
 def test_without_index_no_index_is_asked_and_no_series_appear(tmp_path):
     """Not even the one pip or uv would use."""
-    with index_server(index_tree(tmp_path / "index", RELEASES)) as index, fake_prometheus([("idna", "3.6")]) as server:
+    with IndexServer(index_tree(tmp_path / "index", RELEASES)) as index, fake_prometheus([("idna", "3.6")]) as server:
         configured = {"PIP_INDEX_URL": index.url, "UV_INDEX_URL": index.url, "UV_DEFAULT_INDEX": index.url}
         with exporter(tmp_path, server.url, OSV, **configured) as running:
             first = running.health("refresh_timestamp_seconds")["prometheus"]
@@ -636,13 +638,28 @@ def test_without_index_no_index_is_asked_and_no_series_appear(tmp_path):
     assert INFO in names
 
 
+def test_a_name_is_asked_again_after_the_index_interval_and_a_name_newly_run_at_once(tmp_path):
+    with IndexServer(index_tree(tmp_path / "index", RELEASES)) as index, fake_prometheus(
+        [("idna", "3.6")]
+    ) as server, exporter(tmp_path, server.url, None, indexes=(index.url,), index_interval="3600") as running:
+        assert running.pairs(LATEST) == {("idna", "3.8"): 1}
+        index.reset()
+        first = running.health("refresh_timestamp_seconds")["prometheus"]
+        wait_for("two more refreshes", lambda: running.health("refresh_timestamp_seconds")["prometheus"] > first + 0.9)
+        assert index.requests == 0
+        server.good = running_answer([("idna", "3.6"), ("py", "1.11.0")])
+        wait_for("py asked for", lambda: len(running.pairs(LATEST)) == 2)
+        assert running.pairs(LATEST) == {("idna", "3.8"): 1, ("py", "1.11.0"): 1}
+        assert index.requests == 1
+
+
 def _text(running: Exporter) -> str:
     with urllib.request.urlopen(running.url, timeout=5) as response:
         return response.read().decode()
 
 
 def test_an_index_without_upload_times_says_so_and_index_alone_needs_no_osv(tmp_path):
-    with index_server(index_tree(tmp_path / "first", {"idna": RELEASES["idna"]})) as first, index_server(
+    with IndexServer(index_tree(tmp_path / "first", {"idna": RELEASES["idna"]})) as first, IndexServer(
         index_tree(tmp_path / "second", {"py": RELEASES["py"], "idna": {"9.0": "2025-01-01"}}, pep700=False)
     ) as second, fake_prometheus([("idna", "3.6"), ("py", "1.11.0")]) as server, exporter(
         tmp_path, server.url, None, indexes=(first.url, second.url)
@@ -680,6 +697,7 @@ def busy_port() -> Iterator[int]:
         (["--index", "mirror.example/simple/"], "--index mirror.example/simple/: give an http:// or https:// URL"),
         (["--index", "https://ops:pw@mirror.example/simple/"], "credentials in an index URL are not supported"),
         (["--index", "http://127.0.0.1:9/simple/", "--index-concurrency", "0"], "--index-concurrency 0"),
+        (["--index", "http://127.0.0.1:9/simple/", "--index-interval", "-1"], "--index-interval -1: give a finite"),
     ],
 )
 def test_it_will_not_start_as_asked_with_one_line(arguments, says, busy_port, tmp_path):

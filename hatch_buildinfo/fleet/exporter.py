@@ -72,10 +72,18 @@ class Exporter:
     """The state between refreshes: the last good running set, database and index projects, and the health
     of each source asked (`osv` and `index` only when given)."""
 
-    def __init__(self, prometheus: Prometheus, osv: Path | None, index: PackageIndex | None = None) -> None:
+    def __init__(
+        self,
+        prometheus: Prometheus,
+        osv: Path | None,
+        index: PackageIndex | None = None,
+        index_interval: float = 0.0,
+    ) -> None:
         self.prometheus = prometheus
         self.osv = osv
         self.index = index
+        self.index_interval = index_interval
+        self._asked: dict[str, float] = {}  # name -> when an index last answered for it
         sources = ["prometheus", *(["osv"] if osv is not None else []), *(["index"] if index is not None else [])]
         self.health = {source: Health() for source in sources}
         self.collector = _Families()
@@ -123,9 +131,16 @@ class Exporter:
         self._succeeded("prometheus", f"{len(running)} running (name, version) pairs")
 
     def _refresh_index(self, index: PackageIndex) -> None:
-        """Ask the indexes about the running names; a name that fails keeps its last good project."""
+        """Ask the indexes about the running names not asked for `index_interval` (a name the fleet has just
+        started to run at once); a name that fails keeps its last good project and is asked again next time."""
         names = {name for name, _ in self._running}
-        answer = index.refresh(names)
+        now = time.time()
+        self._asked = {name: when for name, when in self._asked.items() if name in names}
+        due = {name for name in names if now - self._asked.get(name, -math.inf) >= self.index_interval}
+        if not due:
+            return
+        answer = index.refresh(due)
+        self._asked.update(dict.fromkeys([*answer.projects, *answer.unknown], now))
         # Names the fleet no longer runs, or that every index now answers 404 for, are dropped.
         self._projects = {
             name: project
@@ -137,7 +152,7 @@ class Exporter:
             self._failed("index", f"{answer.errors[0]}{more}", len(answer.errors))
         else:
             self._succeeded(
-                "index", f"{len(answer.projects)} of {len(names)} running names known, {answer.requests} requests"
+                "index", f"{len(answer.projects)} of {len(due)} running names known, {answer.requests} requests"
             )
 
     def _refresh_database(self) -> None:
@@ -290,6 +305,7 @@ def run(
     interval: float,
     indexes: Sequence[str] = (),
     index_concurrency: int = 4,
+    index_interval: float = 3600.0,
 ) -> None:
     """`hatch-buildinfo exporter`: log to stderr and serve until SIGTERM or SIGINT."""
     # Our lines only: httpx would log every request at INFO.
@@ -299,6 +315,8 @@ def run(
         raise StartError(f"--interval {interval:g}: give a finite number of seconds above 0")
     if osv is None and not indexes:
         raise StartError("give --osv PATH, --index URL or both: the exporter has nothing to match the fleet against")
+    if not (index_interval >= 0 and math.isfinite(index_interval)):
+        raise StartError(f"--index-interval {index_interval:g}: give a finite number of seconds, 0 or more")
     if index_concurrency < 1:
         raise StartError(f"--index-concurrency {index_concurrency}: give a number of requests at once, 1 or more")
     address = listen_address(listen)
@@ -316,7 +334,7 @@ def run(
     # A refresh never runs into the next one: each request takes at most the interval.
     index = PackageIndex(indexes, concurrency=index_concurrency, timeout=min(TIMEOUT, interval)) if indexes else None
     try:
-        serve(Exporter(prometheus, Path(osv) if osv is not None else None, index), address, interval)
+        serve(Exporter(prometheus, Path(osv) if osv is not None else None, index, index_interval), address, interval)
     finally:
         prometheus.close()
         if index is not None:

@@ -78,6 +78,7 @@ bench: venv
 	$(BIN)/python bench/runtime.py
 	$(BIN)/python bench/build.py
 	$(BIN)/python bench/advisories.py
+	$(BIN)/python bench/freshness.py
 
 # Real Prometheus servers on a simulated fleet of 1,000 and 10,000 services: deploy/'s rules on one server
 # and on shards + a global server, against the old rules (bench/README.md, "Fleet"). 23 min for 1,000 here.

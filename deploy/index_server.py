@@ -127,8 +127,34 @@ def wheel(name: str, version: str) -> bytes:
     return buffer.getvalue()
 
 
+class _CountingWriter(io.BufferedIOBase):
+    """The handler's output stream, counting the bytes it writes (status line, headers, body) for its server."""
+
+    def __init__(self, stream: io.BufferedIOBase, owner: IndexServer) -> None:
+        self._stream = stream
+        self._owner = owner
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        written = self._stream.write(data)
+        self._owner._count(bytes_sent=len(data))
+        return written
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
+    # Connections stay open between requests, as a real index's do: every answer has a Content-Length (or,
+    # a 304, no body).
+    protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        self.wfile = _CountingWriter(self.wfile, self.server.owner)
 
     def log_message(self, format: str, *args: object) -> None:
         pass  # tests read the counters, not a log
@@ -207,7 +233,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if body and status != 304:
             self.wfile.write(data)
-            self.server.owner._count(bytes_sent=len(data))
+            self.server.owner._count(body_bytes=len(data))
 
 
 class _Server(ThreadingHTTPServer):
@@ -217,13 +243,14 @@ class _Server(ThreadingHTTPServer):
 
 class IndexServer:
     """Serves the tree at `root` on 127.0.0.1 (a free port) under /simple/ and /files/, from entering
-    the context until leaving it; counts requests, 304 answers and body bytes."""
+    the context until leaving it; counts requests, 304 answers, the bytes sent (`bytes_sent`: status lines, headers and
+    bodies) and those of bodies alone (`body_bytes`)."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self._lock = threading.Lock()
         self._broken: tuple[int, bytes] | None = None
-        self.requests = self.not_modified = self.bytes_sent = 0
+        self.requests = self.not_modified = self.bytes_sent = self.body_bytes = 0
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.owner = self
         self.url = f"http://127.0.0.1:{self._server.server_port}/simple/"
@@ -243,15 +270,16 @@ class IndexServer:
     def reset(self) -> None:
         """Set the counters to 0."""
         with self._lock:
-            self.requests = self.not_modified = self.bytes_sent = 0
+            self.requests = self.not_modified = self.bytes_sent = self.body_bytes = 0
 
     def break_with(self, status: int | None = None, body: bytes | None = None) -> None:
         """Answer every request with `status` (200 when only `body` is given) and `body`; (None, None): serve
         the tree again."""
         self._broken = None if status is None and body is None else (status or 200, body or b"")
 
-    def _count(self, requests: int = 0, not_modified: int = 0, bytes_sent: int = 0) -> None:
+    def _count(self, requests: int = 0, not_modified: int = 0, bytes_sent: int = 0, body_bytes: int = 0) -> None:
         with self._lock:
             self.requests += requests
             self.not_modified += not_modified
             self.bytes_sent += bytes_sent
+            self.body_bytes += body_bytes

@@ -22,8 +22,11 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     output.add_argument("--sbom", action="store_true", help="print the SBOM document the target carries")
     audit = commands.add_parser(
         "audit",
-        help="check the locked dependencies of builds, or an SBOM, against an OSV advisory database, offline",
-        description="Exit status: 0 nothing affected, 1 something is, 2 bad input.",
+        help="check the locked dependencies of builds, or an SBOM, against an OSV advisory database (offline), "
+        "and how far behind the newest releases on a package index they are",
+        description="Give --osv, --index or both. Without --index no request is made. Exit status: 0 no advisory "
+        "affects anything, 1 one does (how outdated the entries are never changes it), 2 bad input or an index "
+        "that cannot be read.",
     )
     audit.add_argument(
         "targets",
@@ -31,7 +34,12 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         metavar="TARGET",
         help="a .whl or .tar.gz file, an installed distribution's name, or a CycloneDX SBOM (.json)",
     )
-    audit.add_argument("--osv", required=True, metavar="PATH", help="a directory of OSV records, or OSV's all.zip")
+    _add_sources(
+        audit,
+        "a package index (PEP 691), e.g. a private mirror's /simple/: each entry's newest release and libyears "
+        "behind it, and a total per target; repeat it for several, asked in order: the first that knows a name "
+        "answers for it",
+    )
     audit.add_argument("--json", action="store_true", help="print one JSON object")
     exporter = commands.add_parser(
         "exporter",
@@ -46,13 +54,9 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         help="the Prometheus that records python_mod:services:count; credentials come from the environment: "
         "PROMETHEUS_BEARER_TOKEN, or PROMETHEUS_USERNAME and PROMETHEUS_PASSWORD",
     )
-    exporter.add_argument("--osv", metavar="PATH", help="a directory of OSV records, or OSV's all.zip")
-    exporter.add_argument(
-        "--index",
-        action="append",
-        default=[],
-        metavar="URL",
-        help="a package index (PEP 691), e.g. a private mirror's /simple/; repeat it for several, asked in order: "
+    _add_sources(
+        exporter,
+        "a package index (PEP 691), e.g. a private mirror's /simple/; repeat it for several, asked in order: "
         "the first that knows a name answers for it. None: no index is asked",
     )
     exporter.add_argument(
@@ -86,16 +90,25 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     return 0
 
 
+def _add_sources(command: argparse.ArgumentParser, index_help: str) -> None:
+    """--osv and --index, which `audit` and `exporter` take alike (one of them or both)."""
+    command.add_argument("--osv", metavar="PATH", help="a directory of OSV records, or OSV's all.zip")
+    command.add_argument("--index", action="append", default=[], metavar="URL", help=index_help)
+
+
 def _audit(prog: str, arguments: argparse.Namespace) -> int:
+    if arguments.osv is None and not arguments.index:
+        print(f"{prog}: error: audit needs --osv PATH, --index URL or both", file=sys.stderr)
+        return 2
     # The fleet side loads only here: the run-time side never imports it otherwise.
     try:
         from .fleet.advisories import DatabaseError
-        from .fleet.audit import audit
+        from .fleet.audit import IndexUnreadable, audit
     except ImportError as error:
         return _needs_fleet(prog, "audit", error)
     try:
-        return audit(arguments.targets, arguments.osv, arguments.json)
-    except (InspectError, DatabaseError) as error:
+        return audit(arguments.targets, arguments.osv, arguments.index, arguments.json)
+    except (InspectError, DatabaseError, IndexUnreadable) as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
         return 2
 

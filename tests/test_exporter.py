@@ -584,7 +584,7 @@ def test_the_index_series_name_newest_releases_and_release_times(prometheus, tmp
         # Later refreshes only revalidate: 304s, and no page sent again (only flask's 404, 10 bytes each).
         index.reset()
         wait_for("two refreshes of 304s", lambda: index.not_modified >= 2 * len(NEWEST))
-        resent = index.bytes_sent
+        resent = index.body_bytes
     smallest = min(path.stat().st_size for path in (tmp_path / "index").glob("*/index.json"))
     assert resent < smallest, (resent, smallest)
     assert latest == dict.fromkeys(NEWEST, 1)  # flask: no index knows it; Jinja2 is jinja2

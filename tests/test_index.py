@@ -133,7 +133,7 @@ def test_an_unchanged_index_is_only_revalidated_and_a_change_is_fetched(tmp_path
             assert server.bytes_sent > 0
             server.reset()
             again = client.refresh(names)
-            assert (server.requests, server.not_modified, server.bytes_sent) == (6, 6, 0)
+            assert (server.requests, server.not_modified, server.body_bytes) == (6, 6, 0)
             assert (again.requests, again.not_modified) == (6, 6)
             assert again.projects == first.projects
             server.reset()
@@ -177,6 +177,18 @@ def test_a_page_over_the_size_bound_and_an_index_that_is_down(index):
     result = refresh([url], ["foo-bar", "shared"], timeout=2)
     assert result.projects == {} and len(result.errors) == 2
     assert all(line.startswith(f"{url}") and "ConnectError" in line for line in result.errors)
+
+
+def test_an_index_url_that_cannot_be_asked_is_an_error_line_and_the_cache_goes_with_the_client():
+    client = PackageIndex(["http://[::1/simple/"])
+    cache = Path(client._cache_directory.name)
+    try:
+        result = client.refresh(["foo-bar"])
+    finally:
+        client.close()
+    assert result.projects == {} and len(result.errors) == 1
+    assert result.errors[0].startswith("http://[::1/simple/foo-bar/: InvalidURL")
+    assert not cache.exists()
 
 
 # --- the newest-release rule against a brute-force reading of it -----------------------------------

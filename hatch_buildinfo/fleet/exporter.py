@@ -21,7 +21,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from types import FrameType
 
-import httpx
 from prometheus_client import start_http_server
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
@@ -29,6 +28,7 @@ from prometheus_client.registry import Collector, CollectorRegistry
 from .advisories import Database, DatabaseError, Finding, load
 from .index import PackageIndex, Project
 from .prometheus import RUNNING_QUERY, TIMEOUT, CredentialsError, Prometheus, PrometheusError
+from .urls import URLError, check_http_url, check_index_url
 
 log = logging.getLogger(__name__)
 
@@ -302,13 +302,12 @@ def run(
     if index_concurrency < 1:
         raise StartError(f"--index-concurrency {index_concurrency}: give a number of requests at once, 1 or more")
     address = listen_address(listen)
-    _check_url("--prometheus", prometheus_url, "http://127.0.0.1:9090")
-    for given in indexes:
-        _check_url("--index", given, "https://mirror.example/simple/")
-        url = httpx.URL(given)
-        if url.userinfo:
-            bare = url.copy_with(username=None, password=None)
-            raise StartError(f"--index {bare}: credentials in an index URL are not supported: process lists show them")
+    try:
+        check_http_url("--prometheus", prometheus_url, "http://127.0.0.1:9090")
+        for given in indexes:
+            check_index_url(given)
+    except URLError as error:
+        raise StartError(str(error)) from None
     try:
         # A refresh never runs into the next one: a request may take the interval, at most TIMEOUT.
         prometheus = Prometheus(prometheus_url, timeout=min(TIMEOUT, interval))
@@ -322,15 +321,6 @@ def run(
         prometheus.close()
         if index is not None:
             index.close()
-
-
-def _check_url(flag: str, given: str, example: str) -> None:
-    try:
-        url = httpx.URL(given)
-    except httpx.InvalidURL:
-        url = httpx.URL()
-    if url.scheme not in ("http", "https") or not url.host:
-        raise StartError(f"{flag} {given}: give an http:// or https:// URL, e.g. {example}")
 
 
 class _Stop(Exception):

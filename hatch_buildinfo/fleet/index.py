@@ -9,14 +9,15 @@ that knows a name answers for it.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import tempfile
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import urljoin
 
 import httpx
 from hishel import CacheOptions, SqliteStorage
@@ -113,8 +114,15 @@ class PackageIndex:
         self._counter = _Counting(
             httpx.HTTPTransport(limits=httpx.Limits(max_connections=self._concurrency), retries=0)
         )
-        # In memory: the cache lives as long as the exporter, and one connection serves every thread.
-        storage = SqliteStorage(connection=sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None))
+        # On disk, in a directory of its own removed on close: the cache holds every page for the object's
+        # life (tens of KiB a name, MiB for the largest), which memory should not. One connection serves
+        # every thread.
+        self._cache_directory = tempfile.TemporaryDirectory(prefix="hatch-buildinfo-index-", ignore_cleanup_errors=True)
+        database = os.path.join(self._cache_directory.name, "cache.sqlite")
+        storage = SqliteStorage(connection=sqlite3.connect(database, check_same_thread=False, isolation_level=None))
+        # Per page URL: the validators of the answer last read, and what it said. An unchanged page (a 304,
+        # handed back by the cache as the stored answer) is not read and parsed again.
+        self._read: dict[str, tuple[tuple[str, str], Project]] = {}
         # A private cache: a mirror may need credentials, and this client is its only user.
         transport = CacheTransport(self._counter, storage=storage, rfc=CacheOptions(shared=False))
         self._client = httpx.Client(
@@ -126,6 +134,7 @@ class PackageIndex:
 
     def close(self) -> None:
         self._client.close()
+        self._cache_directory.cleanup()
 
     def refresh(self, names: Iterable[str]) -> Refresh:
         """Ask for each of `names` (and only those); a name that cannot be read goes to `errors`."""
@@ -154,23 +163,22 @@ class PackageIndex:
     def _project(self, name: str) -> Project | str | None:
         """The Project of the first index that knows `name`, None when none does, or the error line."""
         for url in self.urls:
-            page_url = urljoin(url if url.endswith("/") else url + "/", f"{name}/")
+            page_url = f"{url.rstrip('/')}/{name}/"  # the Simple API's project page
             try:
-                page = self._page(page_url)
-                if page is None:
+                found = self._page(name, page_url)
+                if found is None:
                     continue
-                found = _read_project(name, page)
                 if not found.times_known:
                     self.times_known[url] = False
                 return found
             except (_Error, BoundError) as error:
                 return f"{page_url}: {error}"
-            except httpx.HTTPError as error:
+            except (httpx.HTTPError, httpx.InvalidURL) as error:
                 return f"{page_url}: {type(error).__name__}: {error}"
         return None
 
-    def _page(self, url: str) -> object:
-        """The JSON of the page at `url`, None for a 404, read within the time and size limits."""
+    def _page(self, name: str, url: str) -> Project | None:
+        """The Project the page at `url` describes, None for a 404, read within the time and size limits."""
         started = time.monotonic()
         with self._client.stream("GET", url) as response:
             if response.status_code == 404:
@@ -180,11 +188,19 @@ class PackageIndex:
             kind = response.headers.get("content-type", "").partition(";")[0].strip()
             if kind != JSON_TYPE:
                 raise _Error(f"the answer is {kind or 'untyped'}, not PEP 691 JSON ({JSON_TYPE})")
+            validators = (response.headers.get("etag", ""), response.headers.get("last-modified", ""))
+            known = self._read.get(url)
+            if known is not None and any(validators) and known[0] == validators:
+                return known[1]
             body = read_bounded(response, self._max_bytes, started, self._timeout)
         try:
-            return json.loads(body)
+            page = json.loads(body)
         except (ValueError, RecursionError):
             raise _Error("the page is not JSON") from None
+        found = _read_project(name, page)
+        if any(validators):
+            self._read[url] = (validators, found)
+        return found
 
 
 def _read_project(name: str, page: object) -> Project:

@@ -86,6 +86,10 @@ EQUALITY_QUERIES = (
     "sum by (job, program) (python_build:stale_services:count)",
     "python_mod:versions:count",
     "python_mod:advisory_services:count",
+    "python_program:libyears:sum",
+    "python_program:outdated_modules:count",
+    "python_mod:running_release_timestamp_seconds:min",
+    "python_mod:fix_released_days",
 )
 # Labels that differ between the two set-ups by construction: the global server's federation adds them.
 FEDERATION_LABELS = ("shard", "instance")
@@ -261,8 +265,8 @@ def exposition(services: Sequence[Service]) -> bytes:
 
 
 def advisory_exposition(fleet: Fleet, now: int) -> tuple[bytes, int]:
-    """The body the advisory exporter would serve for `fleet` (KNOWN_ADVISORIES, and made-up ones, seeded), and
-    how many running (name, version) pairs it names."""
+    """The body the advisory exporter would serve for `fleet` with `--index` (KNOWN_ADVISORIES, and made-up ones,
+    seeded; index_lines), and how many running (name, version) pairs its advisories name."""
     rng = random.Random(SEED + 1)  # its own: the fleet stays the same with or without it
     running = sorted({module for service in fleet.services for module in service.build.modules})
     versions: dict[str, list[str]] = {}
@@ -289,7 +293,33 @@ def advisory_exposition(fleet: Fleet, now: int) -> tuple[bytes, int]:
             published.setdefault(advisory, now - rng.randint(1, 900) * DAY)
     info.append("# TYPE python_advisory_published_timestamp_seconds gauge")
     info += [f'python_advisory_published_timestamp_seconds{{advisory="{id}"}} {at}' for id, at in published.items()]
+    fixes: dict[str, set[str]] = {}
+    for (name, _), advisories in affected.items():
+        fixes.setdefault(name, set()).update(fix for _, _, fix in advisories if fix)
+    info += index_lines(versions, fixes, now)
     return ("\n".join(info) + "\n").encode(), len(affected)
+
+
+def index_lines(running: dict[str, list[str]], fixed: dict[str, set[str]], now: int) -> list[str]:
+    """The package-index series for the running versions of each name (`running`) and the advisories' fixed
+    versions (`fixed`): the newest release, which is the highest of those or, for half of the names, a release
+    no program locks yet; and the release times of all of them, the newest 1 to 120 days before `now`, each
+    older one 15 to 240 days before the next (seeded)."""
+    rng = random.Random(SEED + 2)  # its own: the advisories stay the same with or without these
+    latest = ["# TYPE python_mod_latest_info gauge"]
+    released = ["# TYPE python_mod_release_timestamp_seconds gauge"]
+    for name, found in sorted(running.items()):
+        versions = {*found, *fixed.get(name, ())}
+        newest = max(versions, key=version_key)
+        if rng.random() < 0.5:
+            major, minor, *_ = version_key(newest)
+            newest = f"{major}.{minor + 1}.0"
+        latest.append(f'python_mod_latest_info{{name="{name}",version="{newest}"}} 1')
+        at = now - rng.randint(1, 120) * DAY
+        for version in sorted({*versions, newest}, key=version_key, reverse=True):
+            released.append(f'python_mod_release_timestamp_seconds{{name="{name}",version="{version}"}} {at}')
+            at -= rng.randint(15, 240) * DAY
+    return latest + released
 
 
 # ---------------------------------------------------------------------------------------------

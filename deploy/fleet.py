@@ -7,16 +7,20 @@ and a lock that pins its own prometheus-client; one member also depends on certi
 pins at a version a real advisory affects — installs each build in a venv of its own, serves
 each on a loopback port, and starts Debian's `prometheus` four times, each from the shipped
 configuration: one server for the whole fleet (prometheus.yml), and a two-tier set-up of two
-shards (shard.yml) and a global server federating them (global.yml). Beside the one server and
-the global server, where the answers are made, runs the advisory exporter (`hatch-buildinfo
-exporter`) on the real OSV records of tests/fixtures/osv, each asking its own server. Everything
-scrapes and evaluates every second. It prints the answers — among them which services an advisory
-affects — and stops everything it started, also on Ctrl-C, SIGTERM and failure.
+shards (shard.yml) and a global server federating them (global.yml). A package index on loopback
+(deploy/index_server.py, a static PEP 691/700 tree) holds the releases of every name the builds
+recorded, on which only that certifi is behind its newest release. Beside the one server and the
+global server, where the answers are made, runs the advisory exporter (`hatch-buildinfo exporter`)
+on the real OSV records of tests/fixtures/osv and that index, each asking its own server.
+Everything scrapes and evaluates every second. It prints the answers — among them which services
+an advisory affects and how outdated the program is — then rebuilds the member on the fixed certifi
+and shows both clear, and stops everything it started, also on Ctrl-C, SIGTERM and failure.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import json
 import os
 import shutil
@@ -27,10 +31,16 @@ import tempfile
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Mapping, Set
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
+from index_server import File, IndexServer, write_tree
+from packaging.version import Version
 from tiers import free_port, global_config, shard_config, shard_of, single_config, write
+
+from hatch_buildinfo.artifacts import read_target
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARDS = 2
@@ -48,6 +58,14 @@ AFFECTED = "2022.12.7"
 ADVISORY = "PYSEC-2023-135"
 FIXED = "2023.7.22"
 PROGRAM = "example_app"
+# The upload time of every file on the index but certifi's, made up: every version of those names the fleet runs
+# was uploaded then, so none of them was released before its newest release and no member is behind on them (the
+# fleet runs four prometheus-client versions for the questions about version spread; libyears and the outdated
+# count compare release times, not version numbers).
+MADE_UP = "2025-03-04T05:06:07Z"
+# A release candidate of prometheus-client's next minor version, uploaded a year after the rest: newer than its
+# newest release, it is no release, and it makes nobody behind.
+PRE_RELEASE_UPLOADED = "2026-03-04T05:06:07Z"
 EXPORTED = ("single", "global")  # the servers that make the answers, each scraping an exporter of its own
 
 # The article's questions, with X the module above.
@@ -66,6 +84,8 @@ FLEET_QUESTIONS = {
         "sum by (program, name, locked, installed) (python_mod:drifted_services:count)"
     ),
     "which services an advisory affects": "python_mod:advisory_services:count",
+    "how many locked modules each program runs behind their newest release": "python_program:outdated_modules:count",
+    "how many libyears behind each program is": "python_program:libyears:sum",
     "alerts pending or firing": "ALERTS",
     "targets down": "sum by (job) (job:targets_down:count)",
 }
@@ -91,6 +111,35 @@ MEMBERS = (
     Member("d", STALE, "release/0.x", "0.21.0"),
     Member("e", STALE, "release/0.x", "0.20.0"),
 )
+
+
+# --- the package index -----------------------------------------------------------------------------
+
+
+def released_on(version: str) -> datetime.date:
+    """The day a certifi version was released, which its calendar version spells (2023.7.22: 2023-07-22)."""
+    year, month, day = map(int, version.split("."))
+    return datetime.date(year, month, day)
+
+
+def index_projects(running: Mapping[str, Set[str]]) -> dict[str, list[File]]:
+    """The index's files of each running name (running: name -> the versions members run): certifi at AFFECTED and
+    FIXED, uploaded on their real release days; every other name at the versions the fleet runs, uploaded at
+    MADE_UP, and prometheus-client also at a release candidate of its next minor version."""
+
+    def wheel_of(name: str, version: str, uploaded: str) -> File:
+        return File(f"{name.replace('-', '_')}-{version}-py3-none-any.whl", uploaded)
+
+    projects = {
+        name: [wheel_of(name, version, MADE_UP) for version in sorted(versions, key=Version)]
+        for name, versions in running.items()
+    }
+    projects[VULNERABLE] = [
+        wheel_of(VULNERABLE, version, f"{released_on(version).isoformat()}T00:00:00Z") for version in (AFFECTED, FIXED)
+    ]
+    newest = max(map(Version, running[MODULE]))
+    projects[MODULE].append(wheel_of(MODULE, f"{newest.major}.{newest.minor + 1}.0rc1", PRE_RELEASE_UPLOADED))
+    return projects
 
 
 # --- the fleet -------------------------------------------------------------------------------------
@@ -140,7 +189,7 @@ class Fleet:
     """The members and the Prometheus servers scraping them; a context manager that stops all it started.
 
     Servers: "single" (the whole fleet, both rule files), "shard-0" and "shard-1" (a part each, rules.yml),
-    "global" (federating the shards, global-rules.yml).
+    "global" (federating the shards, global-rules.yml); `index`, the package index their exporters ask.
     """
 
     def __init__(self, workdir: Path, uv: str, prometheus: str) -> None:
@@ -153,6 +202,9 @@ class Fleet:
         self.servers: dict[str, str] = {}  # name: URL
         self.exporters = {server: free_port() for server in EXPORTED}  # server: the port of its exporter
         self.builds = 0
+        self.modules: dict[str, tuple[tuple[str, str], ...]] = {}  # member: the (name, version) its build recorded
+        self.index: IndexServer | None = None
+        self._started = ExitStack()  # what is no process of its own: the index
 
     @property
     def prometheus_url(self) -> str:
@@ -162,8 +214,11 @@ class Fleet:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        for name in list(self.processes):
-            self._stop(name)
+        try:
+            for name in list(self.processes):
+                self._stop(name)
+        finally:
+            self._started.close()
 
     # Building
 
@@ -205,6 +260,7 @@ class Fleet:
         venv = source.parent / "venv"
         run(self.uv, "venv", "--quiet", "--python", sys.executable, venv, cwd=source)
         (wheel,) = dist.glob("*.whl")
+        self.modules[member.name] = read_target(str(wheel)).running_dependencies()
         run(self.uv, "pip", "install", "--quiet", "--python", venv, "--constraint", constraints, ROOT, wheel,
             cwd=source)  # fmt: skip
         return venv
@@ -214,7 +270,18 @@ class Fleet:
     def start(self) -> None:
         for member in MEMBERS:
             self.start_member(member.name)
+        self._start_index()
         self._start_prometheus_servers()
+
+    def _start_index(self) -> None:
+        """The package index, written for the names the builds recorded, served on loopback."""
+        running: dict[str, set[str]] = {}
+        for modules in self.modules.values():
+            for name, version in modules:
+                running.setdefault(name, set()).add(version)
+        root = self.workdir / "index"
+        write_tree(root, index_projects(running))
+        self.index = self._started.enter_context(IndexServer(root))
 
     def start_member(self, name: str) -> None:
         port = self.ports[name]
@@ -257,12 +324,14 @@ class Fleet:
         )
 
     def _start_exporter(self, server: str) -> None:
-        """The advisory exporter asking `server` what runs, refreshing every second, on the port `server` scrapes."""
+        """The advisory exporter asking `server` what runs and the index about it, refreshing every second, on the
+        port `server` scrapes."""
+        assert self.index is not None, "start the index first"
         script = Path(sys.executable).with_name("hatch-buildinfo")
         port = self.exporters[server]
         self._spawn(
             f"exporter-{server}",
-            [script, "exporter", "--prometheus", self.servers[server], "--osv", OSV,
+            [script, "exporter", "--prometheus", self.servers[server], "--osv", OSV, "--index", self.index.url,
              "--listen", f"127.0.0.1:{port}", "--interval", "1"],
             # The servers are on loopback: no proxy between them, and no credentials meant for another server.
             env={key: value for key, value in os.environ.items()
@@ -324,10 +393,32 @@ class Fleet:
         result = self.query(f"sum by ({', '.join(keep)}) (python_mod:advisory_services:count)", server)
         return ordered(result)
 
-    def vulnerable_alerts(self, server: str) -> list[tuple[dict[str, str], float]]:
-        """PythonModuleVulnerable on `server`, pending or firing: its labels but the rule's name, and its value."""
-        result = self.query('ALERTS{alertname="PythonModuleVulnerable"}', server)
+    def alerts(self, alertname: str, server: str) -> list[tuple[dict[str, str], float]]:
+        """`alertname` on `server`, pending or firing: its labels but the rule's name, and its value."""
+        result = self.query(f'ALERTS{{alertname="{alertname}"}}', server)
         return ordered([({k: v for k, v in labels.items() if k != "__name__"}, value) for labels, value in result])
+
+    def behind(self, server: str) -> list[tuple[dict[str, str], float]]:
+        """How far behind their newest releases `server` says the fleet's programs are: their outdated modules and
+        libyears (both absent for a program behind on nothing), and any PythonModuleFixNotDeployed alert."""
+        expressions = [
+            "python_program:outdated_modules:count",
+            "python_program:libyears:sum",
+            'ALERTS{alertname="PythonModuleFixNotDeployed"}',
+        ]
+        return ordered([sample for expression in expressions for sample in self.query(expression, server)])
+
+    def release_times(self, name: str, server: str) -> dict[str, float]:
+        """The release time of each version of `name` that the exporter beside `server` serves: the versions the fleet
+        runs, the newest, and those fixing an advisory on a running one; version: seconds since the epoch."""
+        result = self.query(f'python_mod_release_timestamp_seconds{{name="{name}"}}', server)
+        return {labels["version"]: value for labels, value in result}
+
+    def summaries(self, alertname: str, server: str) -> list[str]:
+        """The summary of each `alertname` alert on `server`, pending or firing, as the rule's template wrote it."""
+        with urllib.request.urlopen(f"{self.servers[server]}/api/v1/alerts", timeout=5) as response:
+            alerts = json.load(response)["data"]["alerts"]
+        return sorted(alert["annotations"]["summary"] for alert in alerts if alert["labels"]["alertname"] == alertname)
 
 
 def _print_answers(fleet: Fleet, questions: dict[str, str], server: str) -> None:
@@ -360,7 +451,14 @@ def main() -> int:
         for server in EXPORTED:
             wait_for(
                 f"{server} to name what {ADVISORY} affects",
-                lambda server=server: fleet.advised(server) and fleet.vulnerable_alerts(server),
+                lambda server=server: fleet.advised(server) and fleet.alerts("PythonModuleVulnerable", server),
+            )
+            wait_for(
+                f"{server} to say how outdated {PROGRAM} is",
+                lambda server=server: (
+                    fleet.query("python_program:libyears:sum", server)
+                    and fleet.alerts("PythonModuleFixNotDeployed", server)
+                ),
             )
         wait_for(
             "the global tier to answer as one server does", lambda: fleet.answers("single") == fleet.answers("global")
@@ -368,15 +466,30 @@ def main() -> int:
         for server in ("single", "global"):
             print(f"\n--- from the recorded series, on {server} ({fleet.servers[server]})")
             _print_answers(fleet, FLEET_QUESTIONS, server)
+            print("\nfixes waiting to be deployed (PythonModuleFixNotDeployed, pending)")
+            for summary in fleet.summaries("PythonModuleFixNotDeployed", server):
+                print(f"  {summary}")
         (member,) = [member for member in MEMBERS if member.dependency == (VULNERABLE, AFFECTED)]
         print(
             f"\n--- member {member.name} rebuilt with {VULNERABLE} locked at {FIXED}, the version that fixes {ADVISORY}"
         )
         fleet.rebuild(dataclasses.replace(member, dependency=(VULNERABLE, FIXED)))
         for server in EXPORTED:
-            cleared = lambda server=server: not fleet.advised(server) and not fleet.vulnerable_alerts(server)  # noqa: E731
-            wait_for(f"{server} to clear {ADVISORY}", cleared)
+            # Only once the exporter sees it run the fixed version: while the member restarted, nothing ran certifi.
+            wait_for(
+                f"{server}'s exporter to see {VULNERABLE} {FIXED} run",
+                lambda server=server: set(fleet.release_times(VULNERABLE, server)) == {FIXED},
+            )
+            wait_for(
+                f"{server} to clear {ADVISORY}",
+                lambda server=server: not fleet.advised(server) and not fleet.alerts("PythonModuleVulnerable", server),
+            )
             print(f"{server}: no service affected, no PythonModuleVulnerable pending or firing")
+            wait_for(f"{server} to find {PROGRAM} up to date", lambda server=server: not fleet.behind(server))
+            print(f"{server}: no module behind its newest release, no libyears, no PythonModuleFixNotDeployed")
+        assert fleet.index is not None
+        index = fleet.index
+        print(f"\nthe index ({index.url}): {index.requests} requests, {index.not_modified} of them answered 304")
     return 0
 
 

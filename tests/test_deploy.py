@@ -29,6 +29,8 @@ SEVERITY_OF_THE_SERIES = "PythonModuleVulnerable"
 EXPORTER_FAMILIES = (
     "python_mod_advisory_info",
     "python_advisory_published_timestamp_seconds",
+    "python_mod_latest_info",
+    "python_mod_release_timestamp_seconds",
     "hatch_buildinfo_exporter_source_up",
     'up{job="hatch_buildinfo_exporter"}',
 )
@@ -57,7 +59,10 @@ def test_rules_are_valid(promtool):
     assert result.returncode == 0, explain(result)
 
 
-@pytest.mark.parametrize("tests", ["rules_test.yml", "global-rules_test.yml"])
+UNIT_TESTS = ("rules_test.yml", "global-rules_test.yml", "freshness_test.yml")
+
+
+@pytest.mark.parametrize("tests", UNIT_TESTS)
 def test_rule_unit_tests_pass(promtool, tests):
     result = run_promtool(promtool, "test", "rules", DEPLOY / tests)
     assert result.returncode == 0, explain(result)
@@ -72,10 +77,10 @@ def test_the_rules_name_no_program():
 
 
 def test_every_alert_is_tested_firing_and_not_firing():
-    """Each alert in global-rules.yml has `for:`, a severity, a summary and a description, and rules_test.yml
-    expects it both with alerts and with `exp_alerts: []`."""
+    """Each alert in global-rules.yml has `for:`, a severity (a label of its own, or the one its expression keeps),
+    a summary and a description, and the unit tests expect it both with alerts and with `exp_alerts: []`."""
     rules = (DEPLOY / "global-rules.yml").read_text(encoding="utf-8")
-    tests = (DEPLOY / "rules_test.yml").read_text(encoding="utf-8")
+    tests = "\n".join((DEPLOY / name).read_text(encoding="utf-8") for name in UNIT_TESTS)
     alerts = set(re.findall(r"^\s*- alert: (\w+)$", rules, flags=re.MULTILINE))
     assert alerts == set(
         [
@@ -87,15 +92,20 @@ def test_every_alert_is_tested_firing_and_not_firing():
             "DirtyBuildInProduction",
             "PythonModuleVulnerable",
             "AdvisoryExporterDown",
+            "PythonModuleFixNotDeployed",
+            "PythonProgramOutdated",
         ]
     )
     for block in re.split(r"^\s*- (?=alert:|record:)", rules, flags=re.MULTILINE)[1:]:
         if block.startswith("alert:"):
-            needs = ["\n        for: ", "\n          summary: ", "\n          description: "]
-            if not block.startswith(f"alert: {SEVERITY_OF_THE_SERIES}\n"):
-                needs.append("\n          severity: ")
-            for needed in needs:
+            for needed in ("\n        for: ", "\n          summary: ", "\n          description: "):
                 assert needed in block, f"{block.splitlines()[0]} has no {needed.strip()}"
+            kept = re.search(r"sum by \(([^)]*)\)", block.split("expr:", 1)[1])
+            assert (
+                "\n          severity: " in block
+                or block.startswith(f"alert: {SEVERITY_OF_THE_SERIES}\n")
+                or (kept and "severity" in kept.group(1))
+            ), block.splitlines()[0]
     cases = re.findall(r"alertname: (\w+)\n\s+exp_alerts:( \[\])?", tests)
     for alert in alerts:
         assert (alert, " []") in cases, f"no test expects {alert} not to fire"
@@ -288,6 +298,69 @@ def test_a_slot_that_reads_the_later_slots_loses_advisories(promtool, tmp_path):
     assert 'expr: "python_mod:advisory:left", time: 10m' in output, explain(result)  # a slotted advisory left
 
 
+def freshness_copy(tmp_path: Path, rule: str, old: str, new: str, tests: str) -> Path:
+    """The rule files beside a copy of freshness_test.yml holding only its tests whose name contains `tests`, with
+    `old` replaced by `new` in the expression of the freshness rule `rule`; the test file's path."""
+    shutil.copy(DEPLOY / "rules.yml", tmp_path / "rules.yml")
+    document = yaml.safe_load((DEPLOY / "global-rules.yml").read_text(encoding="utf-8"))
+    (group,) = [group for group in document["groups"] if group["name"] == "python-fleet-freshness"]
+    (found,) = [found for found in group["rules"] if rule in (found.get("record"), found.get("alert"))]
+    assert old in found["expr"], found["expr"]
+    found["expr"] = found["expr"].replace(old, new)
+    (tmp_path / "global-rules.yml").write_text(json.dumps(document), encoding="utf-8")
+    unit = yaml.safe_load((DEPLOY / "freshness_test.yml").read_text(encoding="utf-8"))
+    unit["tests"] = [test for test in unit["tests"] if tests in test["name"]]
+    assert unit["tests"], tests
+    (tmp_path / "freshness_test.yml").write_text(json.dumps(unit), encoding="utf-8")
+    return tmp_path / "freshness_test.yml"
+
+
+@pytest.mark.parametrize(
+    ("rule", "old", "new", "tests", "failure"),
+    [
+        # a module counted per version and shard, not once per program: the rollout's two requests versions add
+        # up to 4.5 libyears on one server, and with the shards' copies to 8 on the global server
+        (
+            "python_program_mod:behind_latest_seconds:max",
+            "max by (program, name)",
+            "sum by (program, name)",
+            "once per program",
+            ('program="example_app"} 4.5E+00', 'program="example_app"} 8E+00'),
+        ),
+        # a pre-release newer than the newest release kept: it takes libyears off, and counts as outdated
+        # (3.5 - 0.8 libyears; certifi, at its newest, and foo-bar counted outdated: 4)
+        (
+            "python_mod:behind_latest_seconds",
+            "> 0",
+            "",
+            "a pre-release adds 0",
+            ('program="example_app"} 2.7E+00', 'program="example_app"} 4E+00'),
+        ),
+        # 6 days instead of 7: the urllib3 fix out for 6 days fires at 29m
+        (
+            "PythonModuleFixNotDeployed",
+            ">= 7 * 86400",
+            ">= 6 * 86400",
+            "one out for 6 does not",
+            ("alertname: PythonModuleFixNotDeployed, time: 29m", "fixed GHSA-g4mx-q9vg-27p4 6 days ago"),
+        ),
+        # libyears at the threshold firing: big_app's 10
+        (
+            "PythonProgramOutdated",
+            "> 10",
+            ">= 10",
+            "one at 10 does not",
+            ("alertname: PythonProgramOutdated, time: 1d2m", 'summary="big_app is 10.0 libyears behind"'),
+        ),
+    ],
+)
+def test_the_freshness_tests_fail_on_a_wrong_rule(promtool, tmp_path, rule, old, new, tests, failure):
+    result = run_promtool(promtool, "test", "rules", freshness_copy(tmp_path, rule, old, new, tests))
+    assert result.returncode == 1, explain(result)
+    for text in failure:
+        assert text in result.stdout + result.stderr, explain(result)
+
+
 def test_check_rules_rejects_a_bad_expression(promtool, tmp_path):
     """`promtool check rules` parses expressions, which is what the dashboard check below relies on."""
     rules = tmp_path / "bad.yml"
@@ -302,6 +375,8 @@ def test_check_rules_rejects_a_bad_expression(promtool, tmp_path):
 # 8000 built 31 days before t=0, promtool's clock starting at 0) and one other_app instance. 8000 and 8001
 # run requests 2.32.4 where their lock pins 2.32.3; other_app runs without the requests its lock pins.
 EXAMPLE = 'job="example_app", instance="127.0.0.1:{}", program="example_app"'
+DAY = 86400
+LIBYEAR = 365.25 * DAY
 BUILD_LABELS = 'version="0.1.0", branch="main", pythonversion="3.11.7", os="linux", arch="x86_64"'
 FLEET: dict[str, int] = {}
 for _port, _revision, _dirty, _commit, _build, _requests, _idna in [
@@ -329,6 +404,17 @@ for _version, _advisory in [("2.32.3", NEW_ADVISORY), ("2.31.0", NEW_ADVISORY), 
     FLEET[f'python_mod_advisory_info{{{EXPORTER}, name="requests", version="{_version}", {_advisory}}}'] = 1
 FLEET[f'python_advisory_published_timestamp_seconds{{{EXPORTER}, advisory="GHSA-9hjg-9r4m-mvj7"}}'] = -40 * 86400
 FLEET[f'python_advisory_published_timestamp_seconds{{{EXPORTER}, advisory="GHSA-9wx4-h78v-vm56"}}'] = -400 * 86400
+# The exporter's index series: the newest releases (requests 2.32.4, idna 3.10) and, days before t=0, the release
+# times of the running versions, the newest and the advisories' fixed versions (requests 2.32.4 and 2.32.0).
+RELEASED = {
+    "requests": {"2.32.4": 180, "2.32.3": 550, "2.32.0": 560, "2.31.0": 930},
+    "idna": {"3.10": 400, "3.7": 600, "3.6": 700, "3.4": 1000},
+}
+for _name, _releases in RELEASED.items():
+    FLEET[f'python_mod_latest_info{{{EXPORTER}, name="{_name}", version="{next(iter(_releases))}"}}'] = 1
+    for _version, _days in _releases.items():
+        _release = f'python_mod_release_timestamp_seconds{{{EXPORTER}, name="{_name}", version="{_version}"}}'
+        FLEET[_release] = -_days * DAY
 
 EVAL_TIME = "10m"
 # (labels, services, days since the advisory's publication) of each exposure in FLEET
@@ -347,6 +433,14 @@ EXPOSED = [
         ("example_app", "2.31.0", OLDER, 1, 400),
     ]
 ]
+# (program, version, advisory, fixed, services) of each exposure with a fix on the index; the days since the fix
+FIXES = [
+    ("example_app", "2.32.3", NEWER[0], "2.32.4", 2),
+    ("other_app", "2.32.3", NEWER[0], "2.32.4", 1),
+    ("example_app", "2.31.0", NEWER[0], "2.32.4", 1),
+    ("example_app", "2.31.0", OLDER[0], "2.32.0", 1),
+]
+FIX_LABELS = '{{program="{}", name="requests", version="{}", advisory="{}", fixed="{}"}}'
 # What each panel must show for FLEET at EVAL_TIME, with $module = requests; for a panel of several queries, a
 # list: each query's answer, in order.
 EXPECTED = {
@@ -381,6 +475,20 @@ EXPECTED = {
             f"python_mod:advisory_services:count{labels}": services for labels, services, _ in EXPOSED
         },
         {labels: days for labels, _, days in EXPOSED},  # days exposed: since the advisory's publication
+    ],
+    # example_app runs requests 2.31.0 (750 days before 2.32.4) and idna 3.4 (600 days before 3.10); other_app
+    # requests 2.32.3 (370 days) and idna at its newest
+    "Libyears by program": {
+        'python_program:libyears:sum{program="example_app"}': (750 * DAY + 600 * DAY) / LIBYEAR,
+        'python_program:libyears:sum{program="other_app"}': 370 * DAY / LIBYEAR,
+    },
+    "Outdated modules by program": {
+        'python_program:outdated_modules:count{program="example_app"}': 2,
+        'python_program:outdated_modules:count{program="other_app"}': 1,
+    },
+    "Fixes waiting longest": [
+        {FIX_LABELS.format(*fix[:4]): fix[4] for fix in FIXES},  # services
+        {FIX_LABELS.format(*fix[:4]): RELEASED["requests"][fix[3]] for fix in FIXES},  # days since the fix
     ],
 }
 

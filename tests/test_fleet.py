@@ -1,15 +1,19 @@
 """End to end: a fleet of example_app builds, scraped by Debian's real Prometheus, answers the
 article's questions exactly — and changes its answers when a member goes down and comes back. A
 two-tier set-up of the shipped shard.yml and global.yml scrapes the same fleet and answers the same. The advisory
-exporter, beside the one server and the global server, on real OSV records, makes both name the member whose lock
-pins a version a real advisory affects; rebuilding it on the fixed version clears it."""
+exporter, beside the one server and the global server, on real OSV records and a package index on loopback, makes
+both name the member whose lock pins a version a real advisory affects, and say how many libyears that puts the
+program behind; rebuilding it on the fixed version, the newest release, clears both."""
 
 from __future__ import annotations
 
 import dataclasses
+import datetime
+import importlib.metadata
 import json
 import socket
 import sys
+from urllib.parse import urlsplit
 
 import pytest
 from conftest import ROOT, UV, debian_prometheus
@@ -32,6 +36,7 @@ from fleet import (
     Fleet,
     wait_for,
 )
+from packaging.version import Version
 from tiers import shard_of
 
 from hatch_buildinfo.fleet.advisories import load
@@ -61,6 +66,7 @@ def fleet(tmp_path_factory):
         *running.ports.values(),
         *running.exporters.values(),
         *(int(url.rsplit(":", 1)[1]) for url in running.servers.values()),
+        urlsplit(running.index.url).port,
     ]
     listening = [port for port in ports if _listening(port)]
     assert not listening, f"still listening after the fleet stopped: {listening}"
@@ -199,13 +205,92 @@ def test_an_advisory_names_the_program_module_version_on_one_server_and_the_glob
         wait_for(f"{server}'s advisory answer", lambda server=server: fleet.advised(server))
         assert fleet.advised(server) == [(labels, 1.0)], server
         alert = {"alertname": "PythonModuleVulnerable", "alertstate": "pending", **labels}
-        wait_for(f"{server}'s alert", lambda server=server: fleet.vulnerable_alerts(server))
-        assert fleet.vulnerable_alerts(server) == [(alert, 1.0)], server
+        wait_for(f"{server}'s alert", lambda server=server: fleet.alerts("PythonModuleVulnerable", server))
+        assert fleet.alerts("PythonModuleVulnerable", server) == [(alert, 1.0)], server
+
+
+# --- how outdated the fleet is ----------------------------------------------------------------------
+# The index holds certifi at the affected and the fixed version, uploaded on their real release days (the days their
+# versions spell), and the fleet's other modules at the versions it runs, all uploaded at one made-up time, with a
+# prometheus-client release candidate newer than its newest release: the one member on the affected certifi is the
+# only one behind.
+LIBYEAR = 365.25 * 86400  # libyear.com's year, in seconds
+AFFECTED_RELEASED = datetime.date(2022, 12, 7)
+FIXED_RELEASED = datetime.date(2023, 7, 22)
+
+
+def _exporter_series(fleet, expression: str, server: str) -> dict[str, float]:
+    """`expression` (an exporter's series) on `server`, by its labels but the exporter's own job and instance."""
+    drop = ("__name__", "job", "instance")
+    result = fleet.query(expression, server)
+    return {",".join(f"{k}={v}" for k, v in sorted(labels.items()) if k not in drop): value for labels, value in result}
+
+
+def test_the_exporters_name_each_running_module_s_newest_release_from_the_index(fleet, locked_versions):
+    """The newest release of prometheus-client is the newest the fleet runs, not the newer release candidate on the
+    index; certifi's is the fixed version, which no member runs yet; the index is up and gives release times."""
+    recorded = {name for modules in fleet.modules.values() for name, _ in modules}
+    assert recorded == {"hatch-buildinfo", MODULE, VULNERABLE}
+    candidates = json.loads((fleet.workdir / "index" / MODULE / "index.json").read_text())["versions"]
+    assert any(Version(version) > Version(locked_versions[MODULE]) for version in candidates), candidates
+    newest = {
+        "hatch-buildinfo": importlib.metadata.version("hatch-buildinfo"),
+        MODULE: locked_versions[MODULE],
+        VULNERABLE: FIXED,
+    }
+    health = {"source=index": 1.0}
+    for server in EXPORTED:
+        wait_for(
+            f"{server}'s newest releases",
+            lambda server=server: len(fleet.query("python_mod_latest_info", server)) == len(newest),
+        )
+        latest = _exporter_series(fleet, "python_mod_latest_info", server)
+        assert latest == {f"name={name},version={version}": 1.0 for name, version in newest.items()}, server
+        assert _exporter_series(fleet, 'hatch_buildinfo_exporter_source_up{source="index"}', server) == health
+        known = _exporter_series(fleet, "hatch_buildinfo_exporter_index_release_times_known", server)
+        assert known == {f"index={fleet.index.url}": 1.0}, server
+
+
+def test_the_stale_member_puts_its_program_behind_by_certifi_s_libyears_on_both_servers(fleet):
+    """One outdated module (certifi), behind by the time between its two releases in years; the fix out for years and
+    not deployed is pending as PythonModuleFixNotDeployed, whose summary counts the days."""
+    libyears = (FIXED_RELEASED - AFFECTED_RELEASED).days * 86400 / LIBYEAR  # 227 days: 0.6215 libyears
+    (finding,) = load(OSV).affecting(VULNERABLE, AFFECTED)
+    labels = {"program": PROGRAM, "name": VULNERABLE, "version": AFFECTED, "advisory": ADVISORY, "fixed": FIXED}
+    alert = {"alertname": "PythonModuleFixNotDeployed", "alertstate": "pending", "severity": finding.severity}
+    for server in EXPORTED:
+        wait_for(f"{server}'s libyears", lambda server=server: fleet.query("python_program:libyears:sum", server))
+        [(outdated, count)] = fleet.query("python_program:outdated_modules:count", server)
+        assert (outdated["program"], count) == (PROGRAM, 1), server
+        [(behind, years)] = fleet.query("python_program:libyears:sum", server)
+        assert behind["program"] == PROGRAM and years == pytest.approx(libyears, rel=1e-9), server
+        wait_for(f"{server}'s alert", lambda server=server: fleet.alerts("PythonModuleFixNotDeployed", server))
+        assert fleet.alerts("PythonModuleFixNotDeployed", server) == [({**alert, **labels}, 1.0)], server
+        before = (datetime.datetime.now(datetime.timezone.utc).date() - FIXED_RELEASED).days
+        (summary,) = fleet.summaries("PythonModuleFixNotDeployed", server)
+        after = (datetime.datetime.now(datetime.timezone.utc).date() - FIXED_RELEASED).days
+        said = f"{PROGRAM} still runs {VULNERABLE} {AFFECTED}: {FIXED} fixed {ADVISORY} {{}} days ago"
+        assert summary in {said.format(before), said.format(after)}, summary
+
+
+def test_the_exporters_later_refreshes_of_the_unchanged_index_are_all_304s(fleet):
+    """Each exporter refreshes every second; after its first refresh the index sends no page again."""
+    index = fleet.index
+    for server in EXPORTED:
+        wait_for(f"{server}'s first index refresh", lambda server=server: fleet.query("python_mod_latest_info", server))
+    index.reset()
+    # Two refreshes of each exporter, a request per running name each, every one answered 304 and none in flight.
+    names = len({name for modules in fleet.modules.values() for name, _ in modules})
+    enough = 2 * len(EXPORTED) * names
+    wait_for(f"{enough} 304s", lambda: index.not_modified >= enough and index.requests == index.not_modified)
+    assert index.body_bytes == 0  # no page sent: a 304 is headers only
 
 
 def test_a_rebuild_on_the_fixed_version_clears_it(fleet):
     """Last of this file: it changes the fleet. The member is rebuilt with its lock moved to the fixed version and
-    redeployed on its port; both servers stop naming it, and the alert goes."""
+    redeployed on its port; both servers stop naming it, and the alert goes. The fixed version is certifi's newest
+    release, so the program is behind on nothing: its libyears and outdated count are absent, not 0 (the rules sum
+    and count the modules behind, and of no module Prometheus records no series), and the fix waits no more."""
     member = _advised_member()
     instance = f"127.0.0.1:{fleet.ports[member.name]}"
     wait_for("the advisory answer", lambda: all(fleet.advised(server) for server in EXPORTED))
@@ -215,8 +300,18 @@ def test_a_rebuild_on_the_fixed_version_clears_it(fleet):
         lambda: fleet.query(f'python_mod_info{{instance="{instance}", name="{VULNERABLE}", version="{FIXED}"}}'),
     )
     assert load(OSV).affecting(VULNERABLE, FIXED) == []
+    fixed_released = datetime.datetime.combine(FIXED_RELEASED, datetime.time(), datetime.timezone.utc).timestamp()
     for server in EXPORTED:
+        # While the member restarted nothing ran certifi, and nothing was behind: wait until the exporter sees the
+        # fixed version run (the only certifi release time it serves now: running, newest, no advisory's fix).
+        wait_for(
+            f"{server}'s exporter to see {VULNERABLE} {FIXED} run",
+            lambda server=server: fleet.release_times(VULNERABLE, server) == {FIXED: fixed_released},
+        )
         wait_for(
             f"{server} to clear {ADVISORY}",
-            lambda server=server: not fleet.advised(server) and not fleet.vulnerable_alerts(server),
+            lambda server=server: not fleet.advised(server) and not fleet.alerts("PythonModuleVulnerable", server),
         )
+        wait_for(f"{server} to find {PROGRAM} behind on nothing", lambda server=server: not fleet.behind(server))
+        latest = _exporter_series(fleet, f'python_mod_latest_info{{name="{VULNERABLE}"}}', server)
+        assert latest == {f"name={VULNERABLE},version={FIXED}": 1.0}, server

@@ -332,7 +332,7 @@ class Fleet:
         self._spawn(
             f"exporter-{server}",
             [script, "exporter", "--prometheus", self.servers[server], "--osv", OSV, "--index", self.index.url,
-             "--listen", f"127.0.0.1:{port}", "--interval", "1"],
+             "--listen", f"127.0.0.1:{port}", "--interval", "1", "--index-interval", "1"],
             # The servers are on loopback: no proxy between them, and no credentials meant for another server.
             env={key: value for key, value in os.environ.items()
                  if not (key.startswith("PROMETHEUS_") or key.upper().endswith("_PROXY"))},

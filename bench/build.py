@@ -386,7 +386,7 @@ def fake_hash(*parts: object) -> str:
 
 def file_entry(name: str, version: str, filename: str, size: int) -> str:
     digest = fake_hash(name, version, filename)
-    url = f"https://files.pythonhosted.org/packages/{digest[:2]}/{digest[2:4]}/{digest[4:]}/{filename}"
+    url = f"https://files.index.example/packages/{digest[:2]}/{digest[2:4]}/{digest[4:]}/{filename}"
     return f'{{ url = "{url}", hash = "sha256:{digest}", size = {size}, upload-time = "2025-06-01T12:00:00.000Z" }}'
 
 
@@ -421,7 +421,7 @@ def uv_lock_text(project: str, version: str, packages: int = LOCK_PACKAGES, seed
         edges[names[max(0, index - 1)] if index else names[1]].append(edge(names[index], extra="speedups"))
 
     blocks = ['version = 1\nrevision = 3\nrequires-python = ">=3.9"\n']
-    registry = 'source = { registry = "https://pypi.org/simple" }'
+    registry = 'source = { registry = "https://index.example/simple" }'
 
     def package(name: str, release: str, dependencies: list[str], extras: list[str] | None) -> str:
         lines = ["[[package]]", f'name = "{name}"', f'version = "{release}"', registry]

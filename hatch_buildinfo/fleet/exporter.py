@@ -75,17 +75,17 @@ class Freshness:
     oldest: dict[str, float]  # name -> the earliest release time among the versions the fleet runs
 
 
-def freshness(running: Iterable[tuple[str, str, str]], projects: Mapping[str, Project]) -> Freshness:
+def freshness(
+    running: Iterable[tuple[str, str, str]], released: Mapping[tuple[str, str], float], latest: Mapping[str, str]
+) -> Freshness:
     """Per program and module the fleet runs (`running`: (program, name, version)): how long before the newest
-    release the oldest version it runs was released. "Behind" is by release times, not version strings: a
-    pre-release newer than the newest release is not behind. A module whose newest release has no release time
-    counts nowhere, nor for a program that runs no version of it with one: unknown, not up to date."""
-    times = {}  # (name, version) -> release time: once a version, however many programs run it
+    release (`latest`: name -> version) the oldest version it runs was released (`released`: (name, version) ->
+    release time, where the index gives one). "Behind" is by release times, not version strings: a pre-release
+    newer than the newest release is not behind. A module whose newest release has no release time counts
+    nowhere, nor for a program that runs no version of it with one: unknown, not up to date."""
     oldest_in: dict[tuple[str, str], float] = {}  # (program, name) -> the earliest release time it runs
     for program, name, version in running:
-        if (name, version) not in times:
-            times[name, version] = projects[name].release_time(version) if name in projects else None
-        seconds = times[name, version]
+        seconds = released.get((name, version))
         if seconds is not None:
             oldest_in[program, name] = min(seconds, oldest_in.get((program, name), seconds))
     oldest: dict[str, float] = {}
@@ -93,8 +93,7 @@ def freshness(running: Iterable[tuple[str, str, str]], projects: Mapping[str, Pr
     programs = set()
     for (program, name), seconds in oldest_in.items():
         oldest[name] = min(seconds, oldest.get(name, seconds))
-        latest = projects[name].latest
-        newest = projects[name].release_time(latest) if latest is not None else None
+        newest = released.get((name, latest[name])) if name in latest else None
         if newest is None:
             continue
         programs.add(program)
@@ -340,15 +339,17 @@ def index_families(
         labels=["name", "version"],
     )
     wanted = running_pairs(running)
-    for name, project in projects.items():
-        if project.latest is not None:
-            latest.add_metric([name, project.latest], 1)
-            wanted.add((name, project.latest))
+    newest = {name: project.latest for name, project in projects.items() if project.latest is not None}
+    for name, version in newest.items():
+        latest.add_metric([name, version], 1)
+        wanted.add((name, version))
     wanted.update((one.name, one.finding.fixed) for one in affected if one.finding.fixed)
+    times = {}  # (name, version) -> release time, where the index gives one
     for name, version in sorted(wanted):
         seconds = projects[name].release_time(version) if name in projects else None
         if seconds is not None:
             released.add_metric([name, version], seconds)
+            times[name, version] = seconds
     known = GaugeMetricFamily(
         TIMES_KNOWN,
         "Whether every page read from the package index gave upload times (PEP 700) (1), or one lacked them (0).",
@@ -356,7 +357,7 @@ def index_families(
     )
     for url, flag in times_known.items():
         known.add_metric([url], 1 if flag else 0)
-    return [latest, released, known, *freshness_families(freshness(running, projects))]
+    return [latest, released, known, *freshness_families(freshness(running, times, newest))]
 
 
 def freshness_families(fresh: Freshness) -> list[Metric]:

@@ -76,7 +76,11 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     )
     exporter.add_argument("--listen", default="127.0.0.1:9817", metavar="HOST:PORT", help="default: %(default)s")
     exporter.add_argument(
-        "--interval", type=float, default=60.0, metavar="SECONDS", help="how often to ask each (default: %(default)g)"
+        "--interval",
+        type=float,
+        default=180.0,
+        metavar="SECONDS",
+        help="how often to ask each (default: %(default)g, the interval of the rules that read its series)",
     )
     arguments = parser.parse_args(argv)
     if arguments.command == "audit":

@@ -17,9 +17,11 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 import urllib.request
 import zipfile
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -28,10 +30,15 @@ from typing import ClassVar
 import pytest
 import yaml
 from conftest import ROOT, debian_prometheus
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from packaging.version import Version
 from prometheus_client import CollectorRegistry, Gauge, start_http_server
 from prometheus_client.parser import text_string_to_metric_families
 
 from hatch_buildinfo.fleet.advisories import load
+from hatch_buildinfo.fleet.exporter import index_families
+from hatch_buildinfo.fleet.index import Project, newest_release
 
 sys.path.insert(0, str(ROOT / "deploy"))
 from fleet import wait_for
@@ -41,21 +48,34 @@ from tiers import free_port
 OSV = ROOT / "tests" / "fixtures" / "osv"
 SCRIPT = Path(sys.executable).with_name("hatch-buildinfo")
 INFO = "python_mod_advisory_info"
+INFO_KEYS = ("program", "name", "version", "advisory", "aliases", "severity", "fixed")
+SERVICES_SERIES = "python_mod_advisory_services"
+BEHIND = "python_program_mod_behind_latest_seconds"
+LIBYEARS = "python_program_libyears"
+OUTDATED = "python_program_outdated_modules"
+OLDEST = "python_mod_oldest_running_release_timestamp_seconds"
+YEAR = 365.25 * 86400
 PUBLISHED = "python_advisory_published_timestamp_seconds"
 LATEST = "python_mod_latest_info"
 RELEASED = "python_mod_release_timestamp_seconds"
 TIMES_KNOWN = "hatch_buildinfo_exporter_index_release_times_known"
-# What the services run, (program, name, version); requests 2.31.0 runs in two programs.
-SERVICES = [
-    ("shop", "requests", "2.31.0"),
-    ("shop", "idna", "3.6"),
-    ("shop", "urllib3", "1.26.4"),
-    ("shop", "jinja2", "3.1.4"),
-    ("billing", "requests", "2.31.0"),
-    ("billing", "requests", "2.32.3"),
-    ("billing", "py", "1.11.0"),
-    ("billing", "flask", "3.0.0"),
+# What each service (instance) runs, as (program, name, version): one shop, three billing, the last of which
+# is mid-rollout to requests 2.32.3. requests 2.31.0 runs in one shop and two billing services; urllib3 1.26.4,
+# which three advisories affect, in one and three.
+BILLING = [("billing", "urllib3", "1.26.4"), ("billing", "py", "1.11.0"), ("billing", "flask", "3.0.0")]
+INSTANCES = [
+    [
+        ("shop", "requests", "2.31.0"),
+        ("shop", "idna", "3.6"),
+        ("shop", "urllib3", "1.26.4"),
+        ("shop", "jinja2", "3.1.4"),
+    ],
+    [("billing", "requests", "2.31.0"), *BILLING],
+    [("billing", "requests", "2.31.0"), *BILLING],
+    [("billing", "requests", "2.32.3"), *BILLING],
 ]
+# How many services run each (program, name, version): what python_mod:services:count records.
+SERVICES = Counter(series for instance in INSTANCES for series in instance)
 AFFECTED = {("requests", "2.31.0"), ("idna", "3.6"), ("urllib3", "1.26.4"), ("py", "1.11.0")}
 
 
@@ -63,26 +83,34 @@ AFFECTED = {("requests", "2.31.0"), ("idna", "3.6"), ("urllib3", "1.26.4"), ("py
 
 
 @pytest.fixture(scope="module")
-def services() -> Iterator[str]:
-    """One loopback target exposing python_mod_info for SERVICES, as the hook's collector does."""
-    registry = CollectorRegistry()
-    info = Gauge(
-        "python_mod_info", "A metric with a constant '1' value.", ["name", "program", "version"], registry=registry
-    )
-    for program, name, version in SERVICES:
-        info.labels(name=name, program=program, version=version).set(1)
-    server, thread = start_http_server(0, "127.0.0.1", registry)
-    yield f"127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
-    thread.join()
+def services() -> Iterator[list[str]]:
+    """A loopback target per instance of INSTANCES exposing its python_mod_info, as the hook's collector does."""
+    servers = []
+    try:
+        for instance in INSTANCES:
+            registry = CollectorRegistry()
+            info = Gauge(
+                "python_mod_info",
+                "A metric with a constant '1' value.",
+                ["name", "program", "version"],
+                registry=registry,
+            )
+            for program, name, version in instance:
+                info.labels(name=name, program=program, version=version).set(1)
+            servers.append(start_http_server(0, "127.0.0.1", registry))
+        yield [f"127.0.0.1:{server.server_port}" for server, _ in servers]
+    finally:
+        for server, thread in servers:
+            server.shutdown()
+            server.server_close()
+            thread.join()
 
 
 class PrometheusServer:
-    """Debian's prometheus scraping `target` every second and recording python_mod:services:count with
+    """Debian's prometheus scraping `targets` every second and recording python_mod:services:count with
     deploy/rules.yml's own expression; it can be stopped and started again on the same port and data."""
 
-    def __init__(self, directory: Path, target: str) -> None:
+    def __init__(self, directory: Path, targets: list[str]) -> None:
         (rule,) = [
             rule
             for group in yaml.safe_load((ROOT / "deploy" / "rules.yml").read_text(encoding="utf-8"))["groups"]
@@ -96,7 +124,7 @@ class PrometheusServer:
         config = {
             "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
             "rule_files": ["rules.yml"],
-            "scrape_configs": [{"job_name": "services", "static_configs": [{"targets": [target]}]}],
+            "scrape_configs": [{"job_name": "services", "static_configs": [{"targets": targets}]}],
         }
         (directory / "prometheus.yml").write_text(yaml.safe_dump(config))
         self.directory = directory
@@ -116,13 +144,14 @@ class PrometheusServer:
         wait_for("python_mod:services:count", self._recorded)
 
     def _recorded(self) -> bool:
+        """Whether the count records every service of INSTANCES (each target scraped since the last start)."""
+        query = urllib.parse.quote("sum(python_mod:services:count)")
         try:
-            with urllib.request.urlopen(
-                f"{self.url}/api/v1/query?query=python_mod:services:count", timeout=2
-            ) as answer:
-                return bool(json.load(answer)["data"]["result"])
+            with urllib.request.urlopen(f"{self.url}/api/v1/query?query={query}", timeout=2) as answer:
+                result = json.load(answer)["data"]["result"]
         except OSError:
             return False
+        return bool(result) and float(result[0]["value"][1]) == sum(SERVICES.values())
 
     def stop(self) -> None:
         if self.process is not None:
@@ -176,10 +205,9 @@ class Exporter:
 
     def affected(self) -> set[tuple[str, ...]]:
         """The advisory series as (name, version, advisory, aliases, severity, fixed)."""
-        keys = ("name", "version", "advisory", "aliases", "severity", "fixed")
-        series = self.samples(INFO)
+        series = self.keyed(INFO, *INFO_KEYS[1:])
         assert set(series.values()) <= {1.0}
-        return {tuple(dict(labels)[key] for key in keys) for labels in series}
+        return set(series)
 
     def stderr(self) -> str:
         return self.log.read_text()
@@ -195,9 +223,13 @@ class Exporter:
             return False
         return bool(errors) and all(source in refreshed or errors[source] for source in errors)
 
-    def pairs(self, name: str) -> dict[tuple[str, str], float]:
+    def pairs(self, name: str) -> dict[tuple[str, ...], float]:
         """The samples of a {name, version} family by (name, version)."""
-        return {(dict(labels)["name"], dict(labels)["version"]): value for labels, value in self.samples(name).items()}
+        return self.keyed(name, "name", "version")
+
+    def keyed(self, name: str, *keys: str) -> dict[tuple[str, ...], float]:
+        """The samples of `name` by the values of their labels `keys`, in that order."""
+        return {tuple(dict(labels)[key] for key in keys): value for labels, value in self.samples(name).items()}
 
 
 @contextmanager
@@ -271,6 +303,14 @@ class FakePrometheus(http.server.ThreadingHTTPServer):
         "deep": (200, b"[" * 100_000, None, 0, 0),
         "matrix": (200, b'{"status": "success", "data": {"resultType": "matrix", "result": []}}', None, 0, 0),
         "unlabelled": (200, b'{"status": "success", "data": {"resultType": "vector", "result": [{}]}}', None, 0, 0),
+        "valueless": (
+            200,
+            b'{"status": "success", "data": {"resultType": "vector", "result": '
+            b'[{"metric": {"program": "app", "name": "idna", "version": "3.6"}, "value": [0, "many"]}]}}',
+            None,
+            0,
+            0,
+        ),
         "error": (400, b'{"status": "error", "errorType": "bad_data", "error": "parse error"}', None, 0, 0),
         "huge": (200, b"[" * (33 * 1024 * 1024), None, 0, 0),
         "declared": (200, b"[", 33 * 1024 * 1024, 0, 0),
@@ -278,18 +318,27 @@ class FakePrometheus(http.server.ThreadingHTTPServer):
         "dribbling": (200, b"[" * 20, None, 0, 0.1),
     }
 
-    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+    def __init__(self, running: Mapping[tuple[str, str, str], float]) -> None:
         super().__init__(("127.0.0.1", 0), _FakeHandler)
         self.mode = "good"
         self.authorizations: list[str | None] = []
-        self.good = running_answer(pairs)
+        self.good = running_answer(running)
         self.url = f"http://127.0.0.1:{self.server_port}"
 
 
-def running_answer(pairs: list[tuple[str, str]]) -> bytes:
-    """What Prometheus answers to the exporter's query when the fleet runs `pairs`."""
-    vector = [{"metric": {"name": name, "version": version}, "value": [0, "1"]} for name, version in pairs]
+def running_answer(running: Mapping[tuple[str, str, str], float]) -> bytes:
+    """What Prometheus answers to the exporter's query when `running` says how many services of each program run
+    each (name, version)."""
+    vector = [
+        {"metric": {"program": program, "name": name, "version": version}, "value": [0, f"{services:g}"]}
+        for (program, name, version), services in running.items()
+    ]
     return json.dumps({"status": "success", "data": {"resultType": "vector", "result": vector}}).encode()
+
+
+def app(*pairs: tuple[str, str]) -> dict[tuple[str, str, str], float]:
+    """One service of one program, `app`, running `pairs` (name, version)."""
+    return {("app", name, version): 1 for name, version in pairs}
 
 
 class _FakeHandler(http.server.BaseHTTPRequestHandler):
@@ -319,8 +368,8 @@ class _FakeHandler(http.server.BaseHTTPRequestHandler):
 
 
 @contextmanager
-def fake_prometheus(pairs: list[tuple[str, str]]) -> Iterator[FakePrometheus]:
-    server = FakePrometheus(pairs)
+def fake_prometheus(running: Mapping[tuple[str, str, str], float]) -> Iterator[FakePrometheus]:
+    server = FakePrometheus(running)
     thread = threading.Thread(target=server.serve_forever)
     thread.start()
     try:
@@ -381,6 +430,33 @@ def test_the_exporter_names_each_running_version_an_advisory_affects(prometheus,
     assert all(time.time() - 60 < seconds <= time.time() for seconds in refreshed.values()), refreshed
 
 
+def test_each_program_running_an_affected_version_is_served_with_its_services_per_advisory(prometheus, tmp_path):
+    """The join PromQL could not make in one rule: one version, several advisories, several programs."""
+    with exporter(tmp_path, prometheus.url, OSV) as running:
+        services = running.keyed(SERVICES_SERIES, "program", "name", "version", "advisory")
+        labelled = running.keyed(SERVICES_SERIES, *INFO_KEYS)
+        affected = running.affected()
+    assert {key: value for key, value in services.items() if key[1] == "requests"} == {
+        ("shop", "requests", "2.31.0", "GHSA-9wx4-h78v-vm56"): 1,
+        ("billing", "requests", "2.31.0", "GHSA-9wx4-h78v-vm56"): 2,
+    }
+    urllib3 = {key: value for key, value in services.items() if key[1] == "urllib3"}
+    advisories = {advisory for name, _, advisory, *_ in affected if name == "urllib3"}
+    assert len(advisories) == 3
+    assert urllib3 == {
+        **{("shop", "urllib3", "1.26.4", advisory): 1 for advisory in advisories},
+        **{("billing", "urllib3", "1.26.4", advisory): 3 for advisory in advisories},
+    }
+    # Every program running an affected version, once per advisory, with the advisory's labels.
+    assert services == {
+        (program, name, version, advisory): count
+        for (program, name, version), count in SERVICES.items()
+        for affected_name, affected_version, advisory, *_ in affected
+        if (affected_name, affected_version) == (name, version)
+    }
+    assert {key[1:] for key in labelled} == affected
+
+
 def test_prometheus_down_keeps_the_last_answer_and_counts_each_failure(prometheus, tmp_path):
     with exporter(tmp_path, prometheus.url, OSV) as running:
         before = running.affected()
@@ -405,10 +481,9 @@ def test_a_database_that_breaks_keeps_the_last_answer_until_a_good_one_replaces_
     database = tmp_path / "all.zip"
     known = {f"{advisory}.json": json.dumps(record).encode() for advisory, record in records().items()}
     write_zip(database, {**known, "BROKEN-1.json": b'{"id": "BROKEN-1", "affected": ['})
-    pairs = sorted({(name, version) for _, name, version in SERVICES})
-    with fake_prometheus(pairs) as server, exporter(tmp_path, server.url, database) as running:
+    with fake_prometheus(SERVICES) as server, exporter(tmp_path, server.url, database) as running:
         before = running.affected()
-        assert before == expected(set(pairs))
+        assert before == expected({(name, version) for _, name, version in SERVICES})
         assert running.health("refresh_errors_total")["osv"] == 1
         assert running.health("up")["osv"] == 1
         first = running.health("refresh_timestamp_seconds")["osv"]
@@ -434,7 +509,7 @@ def test_a_record_nested_too_deep_for_the_parser_does_not_stop_it(tmp_path):
     database = tmp_path / "all.zip"
     known = {f"{advisory}.json": json.dumps(record).encode() for advisory, record in records().items()}
     write_zip(database, known)
-    with fake_prometheus([("idna", "3.6")]) as server, exporter(tmp_path, server.url, database) as running:
+    with fake_prometheus(app(("idna", "3.6"))) as server, exporter(tmp_path, server.url, database) as running:
         before = running.affected()
         assert before == expected({("idna", "3.6")})
         write_zip(database, {**known, "DEEP-1.json": b"[" * 100_000})
@@ -447,7 +522,7 @@ def test_a_record_nested_too_deep_for_the_parser_does_not_stop_it(tmp_path):
 
 def test_a_database_missing_then_empty_is_counted_until_it_arrives(tmp_path):
     database = tmp_path / "osv"
-    with fake_prometheus([("idna", "3.6")]) as server, exporter(tmp_path, server.url, database) as running:
+    with fake_prometheus(app(("idna", "3.6"))) as server, exporter(tmp_path, server.url, database) as running:
         assert running.health("up") == {"prometheus": 1, "osv": 0}
         assert running.affected() == set()
         line = next(line for line in running.stderr().splitlines() if "ERROR osv" in line)
@@ -468,7 +543,7 @@ def test_a_record_changed_in_place_in_a_directory_tree_is_reloaded(tmp_path):
     database = tmp_path / "osv"
     shutil.copytree(OSV, database)
     (record,) = database.rglob("PYSEC-2024-60.yaml")
-    with fake_prometheus([("idna", "3.6"), ("py", "1.11.0")]) as server, exporter(
+    with fake_prometheus(app(("idna", "3.6"), ("py", "1.11.0"))) as server, exporter(
         tmp_path, server.url, database
     ) as running:
         before = running.affected()
@@ -481,7 +556,9 @@ def test_a_record_changed_in_place_in_a_directory_tree_is_reloaded(tmp_path):
 
 def test_an_answer_of_500_garbage_too_much_or_too_late_is_counted_and_the_last_one_kept(tmp_path):
     token = {"PROMETHEUS_BEARER_TOKEN": "s3cret"}
-    with fake_prometheus([("idna", "3.6")]) as server, exporter(tmp_path, server.url, OSV, "0.5", **token) as running:
+    with fake_prometheus(app(("idna", "3.6"))) as server, exporter(
+        tmp_path, server.url, OSV, "0.5", **token
+    ) as running:
         before = running.affected()
         assert before == expected({("idna", "3.6")})
         for mode, says in [
@@ -489,7 +566,8 @@ def test_an_answer_of_500_garbage_too_much_or_too_late_is_counted_and_the_last_o
             ("garbage", "the answer is not JSON from the Prometheus API: b'<html>"),
             ("deep", "the answer is not JSON from the Prometheus API: b'[[["),
             ("matrix", "the answer holds no instant vector"),
-            ("unlabelled", "has no name or version: {}"),
+            ("unlabelled", "has no program, name or version: {}"),
+            ("valueless", "has no number: {'metric': {'program': 'app'"),
             ("error", "HTTP 400: bad_data: parse error"),
             ("huge", f"the answer is more than {32 * 1024 * 1024} bytes"),
             ("declared", f"the answer is {33 * 1024 * 1024} bytes, more than {32 * 1024 * 1024}"),
@@ -511,7 +589,7 @@ def test_an_answer_of_500_garbage_too_much_or_too_late_is_counted_and_the_last_o
 
 def test_basic_auth_comes_from_the_environment_and_an_empty_answer_is_said_once(tmp_path):
     credentials = {"PROMETHEUS_USERNAME": "ops", "PROMETHEUS_PASSWORD": "pw"}
-    with fake_prometheus([]) as server, exporter(tmp_path, server.url, OSV, **credentials) as running:
+    with fake_prometheus({}) as server, exporter(tmp_path, server.url, OSV, **credentials) as running:
         assert running.health("up") == {"prometheus": 1, "osv": 1}
         assert running.affected() == set()
         first = running.health("refresh_timestamp_seconds")["prometheus"]
@@ -520,12 +598,12 @@ def test_basic_auth_comes_from_the_environment_and_an_empty_answer_is_said_once(
     assert set(server.authorizations) == {"Basic b3BzOnB3"}  # base64 of ops:pw
     # An empty answer is no error, but a server without the recording rule gives one: said once.
     (empty,) = [line for line in running.stderr().splitlines() if "is empty" in line]
-    assert "WARNING prometheus: sum by (name, version) (python_mod:services:count) is empty" in empty
+    assert "WARNING prometheus: sum by (program, name, version) (python_mod:services:count) is empty" in empty
 
 
 def test_sigint_stops_it_at_once_even_in_the_middle_of_a_request_and_frees_the_port(tmp_path):
     """The server takes 3 s to answer and the exporter would wait 5 (its interval): SIGINT does not wait."""
-    with fake_prometheus([]) as server, exporter(tmp_path, server.url, OSV, "5") as running:
+    with fake_prometheus({}) as server, exporter(tmp_path, server.url, OSV, "5") as running:
         asked = len(server.authorizations)
         server.mode = "silent"
         wait_for("the next request", lambda: len(server.authorizations) > asked)
@@ -583,6 +661,7 @@ def test_the_index_series_name_newest_releases_and_release_times(prometheus, tmp
         known = running.samples(TIMES_KNOWN)
         up = running.health("up")
         errors = running.health("refresh_errors_total")
+        fresh = freshness_of(running)
         # Later refreshes only revalidate: 304s, and no page sent again (only flask's 404, 10 bytes each).
         index.reset()
         wait_for("two refreshes of 304s", lambda: index.not_modified >= 2 * len(NEWEST))
@@ -598,11 +677,114 @@ def test_the_index_series_name_newest_releases_and_release_times(prometheus, tmp
     assert known == {frozenset({("index", index.url)}): 1}
     assert up == {"prometheus": 1, "osv": 1, "index": 1}
     assert errors["index"] == 0
+    # Per program: billing, mid-rollout from requests 2.31.0 to 2.32.3, counts the older once; its py is the
+    # newest release and flask is on no index: neither counts.
+    behind = {
+        ("shop", "requests"): lag("requests", "2.31.0", "2.32.3"),
+        ("shop", "idna"): lag("idna", "3.6", "3.8"),
+        ("shop", "urllib3"): lag("urllib3", "1.26.4", "2.2.2"),
+        ("shop", "jinja2"): lag("jinja2", "3.1.4", "3.1.5"),
+        ("billing", "requests"): lag("requests", "2.31.0", "2.32.3"),
+        ("billing", "urllib3"): lag("urllib3", "1.26.4", "2.2.2"),
+    }
+    assert fresh == {
+        BEHIND: behind,
+        LIBYEARS: {
+            (program,): sum(seconds for (each, _), seconds in behind.items() if each == program) / YEAR
+            for program in ("shop", "billing")
+        },
+        OUTDATED: {("shop",): 4, ("billing",): 2},
+        OLDEST: {
+            (name,): released(name, version)
+            for name, version in [
+                ("requests", "2.31.0"),
+                ("idna", "3.6"),
+                ("urllib3", "1.26.4"),
+                ("jinja2", "3.1.4"),
+                ("py", "1.11.0"),
+            ]
+        },
+    }
+
+
+def lag(name: str, running: str, newest: str) -> float:
+    """How long before `newest` `running` was released, from RELEASES."""
+    return released(name, newest) - released(name, running)
+
+
+def freshness_of(running: Exporter) -> dict[str, dict[tuple[str, ...], float]]:
+    """The per-program and per-module freshness families, by their labels."""
+    return {
+        BEHIND: running.keyed(BEHIND, "program", "name"),
+        LIBYEARS: running.keyed(LIBYEARS, "program"),
+        OUTDATED: running.keyed(OUTDATED, "program"),
+        OLDEST: running.keyed(OLDEST, "name"),
+    }
+
+
+# Programs and what they run, with how many services: "rollout" is mid-rollout from requests 2.31.0 to 2.32.2;
+# "preview" runs a release candidate newer than the newest release; "mixed" runs an idna the index has not
+# released (no release time) and an old urllib3; "local" runs only what the index has no time for;
+# "current" the newest releases.
+FLEET = {
+    ("rollout", "requests", "2.31.0"): 3,
+    ("rollout", "requests", "2.32.2"): 1,
+    ("preview", "requests", "2.33.0rc1"): 1,
+    ("preview", "py", "1.11.0"): 2,
+    ("mixed", "idna", "9.9"): 1,
+    ("mixed", "urllib3", "1.26.4"): 1,
+    ("local", "flask", "3.0.0"): 1,
+    ("local", "idna", "9.9"): 1,
+    ("current", "idna", "3.8"): 2,
+    ("current", "jinja2", "3.1.5"): 2,
+}
+
+
+def test_each_program_is_as_far_behind_as_the_oldest_release_it_runs_and_keeps_it_while_the_index_is_down(tmp_path):
+    with IndexServer(index_tree(tmp_path / "index", RELEASES)) as index, fake_prometheus(FLEET) as server, exporter(
+        tmp_path, server.url, None, indexes=(index.url,)
+    ) as running:
+        fresh = freshness_of(running)
+        errors = running.health("refresh_errors_total")["index"]
+        index.break_with(500, b"down")
+        wait_for("source_up 0", lambda: running.health("up")["index"] == 0)
+        wait_for("two errors counted", more_errors(running, "index", errors + 1))
+        kept = freshness_of(running)
+        index.break_with()
+        wait_for("source_up 1 again", lambda: running.health("up")["index"] == 1)
+        rolled_out = {key: count for key, count in FLEET.items() if key[0] != "rollout"}
+        server.good = running_answer({**rolled_out, ("rollout", "requests", "2.32.3"): 4})
+        wait_for("the rollout done", lambda: ("rollout",) not in running.keyed(BEHIND, "program"))
+        done = freshness_of(running)
+    behind = {
+        ("rollout", "requests"): lag("requests", "2.31.0", "2.32.3"),
+        ("mixed", "urllib3"): lag("urllib3", "1.26.4", "2.2.2"),
+    }
+    assert fresh == {
+        BEHIND: behind,
+        LIBYEARS: {
+            ("rollout",): behind["rollout", "requests"] / YEAR,
+            ("mixed",): behind["mixed", "urllib3"] / YEAR,
+            ("preview",): 0,
+            ("current",): 0,
+        },
+        OUTDATED: {("rollout",): 1, ("mixed",): 1, ("preview",): 0, ("current",): 0},
+        OLDEST: {
+            ("requests",): released("requests", "2.31.0"),
+            ("py",): released("py", "1.11.0"),
+            ("idna",): released("idna", "3.8"),
+            ("urllib3",): released("urllib3", "1.26.4"),
+            ("jinja2",): released("jinja2", "3.1.5"),
+        },
+    }
+    assert kept == fresh
+    assert done[LIBYEARS][("rollout",)] == 0 and done[OUTDATED][("rollout",)] == 0
+    assert done[OLDEST][("requests",)] == released("requests", "2.32.3")
 
 
 def test_a_broken_index_keeps_the_last_good_releases_and_health_says_so(tmp_path):
-    pairs = [("idna", "3.6"), ("jinja2", "3.1.4")]
-    with IndexServer(index_tree(tmp_path / "index", RELEASES)) as index, fake_prometheus(pairs) as server, exporter(
+    fleet = app(("idna", "3.6"), ("jinja2", "3.1.4"))
+    with IndexServer(index_tree(tmp_path / "index", RELEASES)) as index, fake_prometheus(fleet) as server, exporter(
         tmp_path, server.url, OSV, indexes=(index.url,)
     ) as running:
         latest = running.pairs(LATEST)
@@ -624,7 +806,9 @@ def test_a_broken_index_keeps_the_last_good_releases_and_health_says_so(tmp_path
 
 def test_without_index_no_index_is_asked_and_no_series_appear(tmp_path):
     """Not even the one pip or uv would use."""
-    with IndexServer(index_tree(tmp_path / "index", RELEASES)) as index, fake_prometheus([("idna", "3.6")]) as server:
+    with IndexServer(index_tree(tmp_path / "index", RELEASES)) as index, fake_prometheus(
+        app(("idna", "3.6"))
+    ) as server:
         configured = {"PIP_INDEX_URL": index.url, "UV_INDEX_URL": index.url, "UV_DEFAULT_INDEX": index.url}
         with exporter(tmp_path, server.url, OSV, **configured) as running:
             first = running.health("refresh_timestamp_seconds")["prometheus"]
@@ -634,20 +818,20 @@ def test_without_index_no_index_is_asked_and_no_series_appear(tmp_path):
             }
             assert running.health("up") == {"prometheus": 1, "osv": 1}
         assert index.requests == 0
-    assert not names & {LATEST, RELEASED, TIMES_KNOWN}
-    assert INFO in names
+    assert not names & {LATEST, RELEASED, TIMES_KNOWN, BEHIND, LIBYEARS, OUTDATED, OLDEST}
+    assert {INFO, SERVICES_SERIES} <= names
 
 
 def test_a_name_is_asked_again_after_the_index_interval_and_a_name_newly_run_at_once(tmp_path):
     with IndexServer(index_tree(tmp_path / "index", RELEASES)) as index, fake_prometheus(
-        [("idna", "3.6")]
+        app(("idna", "3.6"))
     ) as server, exporter(tmp_path, server.url, None, indexes=(index.url,), index_interval="3600") as running:
         assert running.pairs(LATEST) == {("idna", "3.8"): 1}
         index.reset()
         first = running.health("refresh_timestamp_seconds")["prometheus"]
         wait_for("two more refreshes", lambda: running.health("refresh_timestamp_seconds")["prometheus"] > first + 0.9)
         assert index.requests == 0
-        server.good = running_answer([("idna", "3.6"), ("py", "1.11.0")])
+        server.good = running_answer(app(("idna", "3.6"), ("py", "1.11.0")))
         wait_for("py asked for", lambda: len(running.pairs(LATEST)) == 2)
         assert running.pairs(LATEST) == {("idna", "3.8"): 1, ("py", "1.11.0"): 1}
         assert index.requests == 1
@@ -661,14 +845,14 @@ def _text(running: Exporter) -> str:
 def test_an_index_without_upload_times_says_so_and_index_alone_needs_no_osv(tmp_path):
     with IndexServer(index_tree(tmp_path / "first", {"idna": RELEASES["idna"]})) as first, IndexServer(
         index_tree(tmp_path / "second", {"py": RELEASES["py"], "idna": {"9.0": "2025-01-01"}}, pep700=False)
-    ) as second, fake_prometheus([("idna", "3.6"), ("py", "1.11.0")]) as server, exporter(
+    ) as second, fake_prometheus(app(("idna", "3.6"), ("py", "1.11.0"))) as server, exporter(
         tmp_path, server.url, None, indexes=(first.url, second.url)
     ) as running:
         known = {dict(labels)["index"]: value for labels, value in running.samples(TIMES_KNOWN).items()}
         latest = running.pairs(LATEST)
         times = running.pairs(RELEASED)
         up = running.health("up")
-        advisories = running.samples(INFO)
+        advisories = {**running.samples(INFO), **running.samples(SERVICES_SERIES)}
     assert known == {first.url: 1, second.url: 0}
     assert latest == {("idna", "3.8"): 1, ("py", "1.11.0"): 1}  # idna from the first index that knows it
     assert times == {("idna", "3.6"): released("idna", "3.6"), ("idna", "3.8"): released("idna", "3.8")}
@@ -708,3 +892,73 @@ def test_it_will_not_start_as_asked_with_one_line(arguments, says, busy_port, tm
     (line,) = result.stderr.splitlines()
     assert line.startswith("hatch-buildinfo: error: ") and says in line, line
     assert "pw" not in line
+
+
+# --- the per-program join, for any fleet -------------------------------------------------------------------
+
+# The versions an index may list (a pre-release among them) and those a program may run besides: 1.0 is the
+# index's 1.0.0 by PEP 440, 9.9 and 3.0rc1 are on no index.
+LISTED = ["0.9", "1.0.0", "1.1", "2.0", "2.1rc1"]
+RUN = [*LISTED, "1.0", "9.9", "3.0rc1"]
+MODULES = ["alpha", "beta", "gamma"]
+
+
+@st.composite
+def fleets(draw: st.DrawFn) -> tuple[set[tuple[str, str, str]], dict[str, Project]]:
+    """Programs running versions of modules, and what the index says of each module: the versions it lists,
+    of which some have a release time."""
+    projects = {}
+    for name in draw(st.sets(st.sampled_from(MODULES))):
+        listed = draw(st.sets(st.sampled_from(LISTED)))
+        times = draw(st.lists(st.none() | st.floats(1.5e9, 1.8e9), min_size=len(listed), max_size=len(listed)))
+        released = {version: seconds for version, seconds in zip(sorted(listed), times) if seconds is not None}
+        projects[name] = Project(name, newest_release(listed), released, times_known=len(released) == len(listed))
+    running = draw(st.sets(st.tuples(st.sampled_from(["p", "q", "r"]), st.sampled_from(MODULES), st.sampled_from(RUN))))
+    return running, projects
+
+
+@settings(max_examples=300, deadline=None)
+@given(fleets())
+def test_the_per_program_series_are_the_definitions_read_literally(fleet):
+    running, projects = fleet
+    samples = {
+        (sample.name, tuple(sample.labels.values())): sample.value
+        for family in index_families(running, projects, [], {})
+        for sample in family.samples
+        if sample.name in {BEHIND, LIBYEARS, OUTDATED, OLDEST}
+    }
+
+    def release(name: str, version: str | None) -> float | None:
+        """The release time of `version` of `name`, by PEP 440 equality; None where the index gives none."""
+        project = projects.get(name)
+        if project is None or version is None:
+            return None
+        return next((t for listed, t in project.released.items() if Version(listed) == Version(version)), None)
+
+    # Every known release time of a version each program runs of each module, and of each newest release.
+    ran: dict[tuple[str, str], list[float]] = {}
+    for program, name, version in running:
+        ran.setdefault((program, name), [])
+        seconds = release(name, version)
+        if seconds is not None:
+            ran[program, name].append(seconds)
+    expected = {}
+    known_programs = set()
+    for (program, name), times in ran.items():
+        newest = release(name, projects[name].latest) if name in projects else None
+        lags = [newest - seconds for seconds in times] if newest is not None else []
+        if lags:
+            known_programs.add(program)
+        if lags and max(lags) > 0:
+            expected[BEHIND, (program, name)] = max(lags)
+    for program in known_programs:
+        mine = [seconds for (family, (each, *_)), seconds in expected.items() if family == BEHIND and each == program]
+        expected[LIBYEARS, (program,)] = sum(mine) / YEAR
+        expected[OUTDATED, (program,)] = len(mine)
+    for name in {name for _, name in ran}:
+        everywhere = [seconds for (_, module), times in ran.items() if module == name for seconds in times]
+        if everywhere:
+            expected[OLDEST, (name,)] = min(everywhere)
+    assert samples.keys() == expected.keys()
+    for key, value in expected.items():
+        assert samples[key] == pytest.approx(value), key

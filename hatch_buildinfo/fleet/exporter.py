@@ -1,11 +1,13 @@
 """`hatch-buildinfo exporter`: which running module versions a published advisory affects, and how far each
 lags behind the newest release on a package index, as Prometheus metrics.
 
-Each interval it asks Prometheus for the (name, version) pairs the fleet runs, reloads the advisory database
-when its files changed, and matches the one against the other; with `--index` it then asks the package
-indexes about the running names, and only those. A scrape hands back the families the last refresh computed,
-so it does no I/O. A source that fails keeps its last good data, and the failure shows in
-the exporter's own health series and one log line; the exporter never exits for it.
+Each interval it asks Prometheus how many services of each program run each (name, version), reloads the
+advisory database when its files changed, and matches the one against the other; with `--index` it then asks
+the package indexes about the running names, and only those. It joins per program here, where one version
+affected by many advisories and run by many programs is no problem, so that the rules only record what it
+serves. A scrape hands back the families the last refresh computed, so it does no I/O. A source that fails
+keeps its last good data, and the failure shows in the exporter's own health series and one log line; the
+exporter never exits for it.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import math
 import os
 import signal
 import time
-from collections.abc import Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,7 +29,7 @@ from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamil
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from .advisories import Database, DatabaseError, Finding, load
-from .index import PackageIndex, Project
+from .index import YEAR, PackageIndex, Project
 from .prometheus import RUNNING_QUERY, TIMEOUT, CredentialsError, Prometheus, PrometheusError
 from .urls import URLError, check_http_url, check_index_url
 
@@ -37,6 +40,11 @@ PUBLISHED = "python_advisory_published_timestamp_seconds"
 LATEST_INFO = "python_mod_latest_info"
 RELEASED = "python_mod_release_timestamp_seconds"
 TIMES_KNOWN = "hatch_buildinfo_exporter_index_release_times_known"
+ADVISORY_SERVICES = "python_mod_advisory_services"
+BEHIND = "python_program_mod_behind_latest_seconds"
+LIBYEARS = "python_program_libyears"
+OUTDATED = "python_program_outdated_modules"
+OLDEST = "python_mod_oldest_running_release_timestamp_seconds"
 INFO_LABELS = ("name", "version", "advisory", "aliases", "severity", "fixed")
 
 
@@ -56,6 +64,42 @@ class Affected:
     name: str
     version: str
     finding: Finding
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """How far behind the newest releases the fleet runs, per program, from the index's release times."""
+
+    behind: dict[tuple[str, str], float]  # (program, name) -> seconds its oldest running release is behind; > 0
+    programs: frozenset[str]  # the programs running at least one module whose release times are known
+    oldest: dict[str, float]  # name -> the earliest release time among the versions the fleet runs
+
+
+def freshness(
+    running: Iterable[tuple[str, str, str]], released: Mapping[tuple[str, str], float], latest: Mapping[str, str]
+) -> Freshness:
+    """Per program and module the fleet runs (`running`: (program, name, version)): how long before the newest
+    release (`latest`: name -> version) the oldest version it runs was released (`released`: (name, version) ->
+    release time, where the index gives one). "Behind" is by release times, not version strings: a pre-release
+    newer than the newest release is not behind. A module whose newest release has no release time counts
+    nowhere, nor for a program that runs no version of it with one: unknown, not up to date."""
+    oldest_in: dict[tuple[str, str], float] = {}  # (program, name) -> the earliest release time it runs
+    for program, name, version in running:
+        seconds = released.get((name, version))
+        if seconds is not None:
+            oldest_in[program, name] = min(seconds, oldest_in.get((program, name), seconds))
+    oldest: dict[str, float] = {}
+    behind = {}
+    programs = set()
+    for (program, name), seconds in oldest_in.items():
+        oldest[name] = min(seconds, oldest.get(name, seconds))
+        newest = released.get((name, latest[name])) if name in latest else None
+        if newest is None:
+            continue
+        programs.add(program)
+        if newest > seconds:
+            behind[program, name] = newest - seconds
+    return Freshness(behind=behind, programs=frozenset(programs), oldest=oldest)
 
 
 class _Families(Collector):
@@ -87,7 +131,7 @@ class Exporter:
         sources = ["prometheus", *(["osv"] if osv is not None else []), *(["index"] if index is not None else [])]
         self.health = {source: Health() for source in sources}
         self.collector = _Families()
-        self._running: set[tuple[str, str]] = set()
+        self._running: dict[tuple[str, str, str], float] = {}  # (program, name, version) -> services
         self._database: Database | None = None
         self._fingerprint: object = None
         self._projects: dict[str, Project] = {}
@@ -104,7 +148,7 @@ class Exporter:
 
     def _publish(self) -> None:
         affected = self.affected()
-        self.collector.families = families(affected, self.health)
+        self.collector.families = families(affected, self._running, self.health)
         if self.index is not None:
             self.collector.families += index_families(self._running, self._projects, affected, self.index.times_known)
 
@@ -115,7 +159,7 @@ class Exporter:
         database = self._database
         return [
             Affected(name, version, finding)
-            for name, version in sorted(self._running)
+            for name, version in sorted(running_pairs(self._running))
             for finding in database.affecting(name, version)
         ]
 
@@ -128,12 +172,12 @@ class Exporter:
         if not running and (self._running or self.health["prometheus"].refreshed is None):
             log.warning("prometheus: %s is empty: does the server record it with deploy/rules.yml?", RUNNING_QUERY)
         self._running = running
-        self._succeeded("prometheus", f"{len(running)} running (name, version) pairs")
+        self._succeeded("prometheus", f"{len(running)} running (program, name, version) series")
 
     def _refresh_index(self, index: PackageIndex) -> None:
         """Ask the indexes about the running names not asked for `index_interval` (a name the fleet has just
         started to run at once); a name that fails keeps its last good project and is asked again next time."""
-        names = {name for name, _ in self._running}
+        names = {name for _, name, _ in self._running}
         now = time.time()
         self._asked = {name: when for name, when in self._asked.items() if name in names}
         due = {name for name in names if now - self._asked.get(name, -math.inf) >= self.index_interval}
@@ -212,22 +256,41 @@ def files_fingerprint(path: Path) -> object:
     return sorted(entries)
 
 
-def families(affected: Iterable[Affected], health: dict[str, Health]) -> list[Metric]:
-    """The exporter's metric families for `affected`, and its health."""
+def running_pairs(running: Iterable[tuple[str, str, str]]) -> set[tuple[str, str]]:
+    """The (name, version) pairs of (program, name, version) series."""
+    return {(name, version) for _, name, version in running}
+
+
+def families(
+    affected: Iterable[Affected], running: Mapping[tuple[str, str, str], float], health: dict[str, Health]
+) -> list[Metric]:
+    """The exporter's metric families for `affected`, the services of each program that run each, and its
+    health."""
     info = GaugeMetricFamily(
         ADVISORY_INFO,
         "A metric with a constant '1' value labeled by name and version of a running module, and advisory, "
         "aliases, severity and fixed version of a published advisory that affects it.",
         labels=INFO_LABELS,
     )
+    services = GaugeMetricFamily(
+        ADVISORY_SERVICES,
+        "Number of services of the program that run the module version, labeled by an advisory that affects it "
+        "and its aliases, severity and fixed version.",
+        labels=["program", *INFO_LABELS],
+    )
     published = GaugeMetricFamily(
         PUBLISHED, "Publication time of the advisory since unix epoch in seconds.", labels=["advisory"]
     )
+    programs = defaultdict(list)  # (name, version) -> [(program, services)]
+    for (program, name, version), count in sorted(running.items()):
+        programs[name, version].append((program, count))
     dates: dict[str, float] = {}
     for one in affected:
         finding = one.finding
         values = [one.name, one.version, finding.advisory, ",".join(finding.aliases), finding.severity, finding.fixed]
         info.add_metric(values, 1)
+        for program, count in programs[one.name, one.version]:
+            services.add_metric([program, *values], count)
         if finding.published is not None:
             dates[finding.advisory] = finding.published
     for advisory, seconds in sorted(dates.items()):
@@ -252,17 +315,18 @@ def families(affected: Iterable[Affected], health: dict[str, Health]) -> list[Me
         if state.refreshed is not None:
             refreshed.add_metric([source], state.refreshed)
         errors.add_metric([source], state.errors)
-    return [info, published, up, refreshed, errors]
+    return [info, services, published, up, refreshed, errors]
 
 
 def index_families(
-    running: Iterable[tuple[str, str]],
+    running: Collection[tuple[str, str, str]],
     projects: dict[str, Project],
     affected: Iterable[Affected],
     times_known: dict[str, bool],
 ) -> list[Metric]:
-    """The newest release of each running module, and the release times of the running versions, of the
-    newest, and of each version that fixes an advisory affecting a running version."""
+    """The newest release of each running module; the release times of the running versions, of the newest,
+    and of each version that fixes an advisory affecting a running version; how far behind the newest
+    releases each program is."""
     latest = GaugeMetricFamily(
         LATEST_INFO,
         "A metric with a constant '1' value labeled by name and version of the newest release of a running module "
@@ -274,16 +338,18 @@ def index_families(
         "Release time of the module version on the package index (its earliest upload) since unix epoch in seconds.",
         labels=["name", "version"],
     )
-    wanted = set(running)
-    for name, project in projects.items():
-        if project.latest is not None:
-            latest.add_metric([name, project.latest], 1)
-            wanted.add((name, project.latest))
+    wanted = running_pairs(running)
+    newest = {name: project.latest for name, project in projects.items() if project.latest is not None}
+    for name, version in newest.items():
+        latest.add_metric([name, version], 1)
+        wanted.add((name, version))
     wanted.update((one.name, one.finding.fixed) for one in affected if one.finding.fixed)
+    times = {}  # (name, version) -> release time, where the index gives one
     for name, version in sorted(wanted):
         seconds = projects[name].release_time(version) if name in projects else None
         if seconds is not None:
             released.add_metric([name, version], seconds)
+            times[name, version] = seconds
     known = GaugeMetricFamily(
         TIMES_KNOWN,
         "Whether every page read from the package index gave upload times (PEP 700) (1), or one lacked them (0).",
@@ -291,7 +357,45 @@ def index_families(
     )
     for url, flag in times_known.items():
         known.add_metric([url], 1 if flag else 0)
-    return [latest, released, known]
+    return [latest, released, known, *freshness_families(freshness(running, times, newest))]
+
+
+def freshness_families(fresh: Freshness) -> list[Metric]:
+    """Per program and module behind, per program (0 for one on the newest releases), and per module."""
+    behind = GaugeMetricFamily(
+        BEHIND,
+        "How long before the newest release on the package index the oldest version of the module the program "
+        "runs was released, in seconds; only modules behind.",
+        labels=["program", "name"],
+    )
+    lagging = dict.fromkeys(fresh.programs, 0.0)  # program -> the sum of its modules' seconds behind
+    outdated_modules = dict.fromkeys(fresh.programs, 0)
+    for (program, name), seconds in sorted(fresh.behind.items()):
+        behind.add_metric([program, name], seconds)
+        lagging[program] += seconds
+        outdated_modules[program] += 1
+    libyears = GaugeMetricFamily(
+        LIBYEARS,
+        "Sum over the program's modules of how long before the newest release the oldest version it runs was "
+        "released, in years (libyear.com).",
+        labels=["program"],
+    )
+    outdated = GaugeMetricFamily(
+        OUTDATED,
+        "Number of the program's modules whose oldest running version was released before the newest release.",
+        labels=["program"],
+    )
+    for program in sorted(fresh.programs):
+        libyears.add_metric([program], lagging[program] / YEAR)
+        outdated.add_metric([program], outdated_modules[program])
+    oldest = GaugeMetricFamily(
+        OLDEST,
+        "Release time of the oldest version of the module the fleet runs since unix epoch in seconds.",
+        labels=["name"],
+    )
+    for name, seconds in sorted(fresh.oldest.items()):
+        oldest.add_metric([name], seconds)
+    return [behind, libyears, outdated, oldest]
 
 
 class StartError(Exception):

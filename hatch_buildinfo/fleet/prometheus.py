@@ -13,10 +13,11 @@ from collections.abc import Generator, Mapping
 
 import httpx
 
-# The fleet-wide count deploy/rules.yml records, summed over the shards a global server federates.
-RUNNING_QUERY = "sum by (name, version) (python_mod:services:count)"
+# The count deploy/rules.yml records per program and module version, summed over the shards a global server
+# federates: the exporter joins it with the advisories and the index per program, as PromQL could not cheaply.
+RUNNING_QUERY = "sum by (program, name, version) (python_mod:services:count)"
 TIMEOUT = 10.0  # seconds for one whole request
-MAX_BYTES = 32 * 1024 * 1024  # about 300,000 (name, version) pairs; a 10,000-service fleet has some 30,000
+MAX_BYTES = 32 * 1024 * 1024  # about 300,000 (program, name, version) series; 10,000 services have some 50,000
 TOKEN = "PROMETHEUS_BEARER_TOKEN"
 USERNAME = "PROMETHEUS_USERNAME"
 PASSWORD = "PROMETHEUS_PASSWORD"
@@ -78,16 +79,22 @@ class Prometheus:
     def close(self) -> None:
         self._client.close()
 
-    def running(self) -> set[tuple[str, str]]:
-        """The (name, version) pairs at least one service runs now."""
+    def running(self) -> dict[tuple[str, str, str], float]:
+        """How many services of each program run each (name, version) now: (program, name, version) -> services."""
         result = self.query(RUNNING_QUERY)
-        pairs = set()
+        services = {}
         for series in result:
             labels = series.get("metric") if isinstance(series, dict) else None
-            if not isinstance(labels, dict) or not {"name", "version"} <= labels.keys():
-                raise PrometheusError(f"{self.url}: a series of {RUNNING_QUERY!r} has no name or version: {series!r}")
-            pairs.add((labels["name"], labels["version"]))
-        return pairs
+            if not isinstance(labels, dict) or not {"program", "name", "version"} <= labels.keys():
+                raise PrometheusError(
+                    f"{self.url}: a series of {RUNNING_QUERY!r} has no program, name or version: {series!r}"
+                )
+            try:
+                count = float(series["value"][1])
+            except (KeyError, IndexError, TypeError, ValueError):
+                raise PrometheusError(f"{self.url}: a series of {RUNNING_QUERY!r} has no number: {series!r}") from None
+            services[labels["program"], labels["name"], labels["version"]] = count
+        return services
 
     def query(self, expression: str) -> list:
         """The instant vector `expression` gives now, as the API's list of {"metric": ..., "value": ...}."""

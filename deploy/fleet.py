@@ -400,10 +400,11 @@ class Fleet:
 
     def behind(self, server: str) -> list[tuple[dict[str, str], float]]:
         """How far behind their newest releases `server` says the fleet's programs are: their outdated modules and
-        libyears (both absent for a program behind on nothing), and any PythonModuleFixNotDeployed alert."""
+        libyears where above 0 (the exporter serves 0 for a program behind on nothing), and any
+        PythonModuleFixNotDeployed alert."""
         expressions = [
-            "python_program:outdated_modules:count",
-            "python_program:libyears:sum",
+            "python_program:outdated_modules:count > 0",
+            "python_program:libyears:sum > 0",
             'ALERTS{alertname="PythonModuleFixNotDeployed"}',
         ]
         return ordered([sample for expression in expressions for sample in self.query(expression, server)])

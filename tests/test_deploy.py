@@ -27,6 +27,10 @@ SEVERITY_OF_THE_SERIES = "PythonModuleVulnerable"
 # What global-rules.yml may read besides recorded series: the advisory exporter's families and its health, scraped
 # on the server that runs global-rules.yml itself.
 EXPORTER_FAMILIES = (
+    "python_mod_advisory_services",
+    "python_program_libyears",
+    "python_program_outdated_modules",
+    "python_mod_oldest_running_release_timestamp_seconds",
     "python_mod_advisory_info",
     "python_advisory_published_timestamp_seconds",
     "python_mod_latest_info",
@@ -225,86 +229,46 @@ def test_a_spread_threshold_of_3_inclusive_fails(promtool, tmp_path):
     assert 'name="certifi"' in result.stdout + result.stderr, explain(result)
 
 
-ONE_JOIN = """
-python_mod:vulnerable_services:count
-* on (name, version) group_left (advisory, severity)
-max by (name, version, advisory, severity) (python_mod_advisory_info)
-"""
-FALLBACK = "\nor\npython_mod:vulnerable_services:count\n+ on (name, version) group_left (severity, advisories)\n"
-
-
-def advisory_rules_replaced(tmp_path: Path, record: str, replace) -> Path:
-    """global-rules.yml with the expression of every rule recording `record` replaced by `replace(expr)`, beside a
-    copy of global-rules_test.yml; the test file's path."""
+def advisory_rules_replaced(tmp_path: Path, record: str, old: str, new: str) -> Path:
+    """global-rules.yml with `old` replaced by `new` in the expression of the rule recording `record`, beside a copy
+    of global-rules_test.yml; the test file's path."""
     document = yaml.safe_load((DEPLOY / "global-rules.yml").read_text(encoding="utf-8"))
-    rules = [rule for group in document["groups"] for rule in group["rules"] if rule.get("record") == record]
-    assert rules, record
-    for rule in rules:
-        rule["expr"] = replace(rule["expr"])
+    (rule,) = [rule for group in document["groups"] for rule in group["rules"] if rule.get("record") == record]
+    assert old in rule["expr"], rule["expr"]
+    rule["expr"] = rule["expr"].replace(old, new)
     (tmp_path / "global-rules.yml").write_text(json.dumps(document), encoding="utf-8")
     shutil.copy(DEPLOY / "global-rules_test.yml", tmp_path / "global-rules_test.yml")
     return tmp_path / "global-rules_test.yml"
 
 
-def test_one_join_of_programs_and_advisories_fails_where_both_are_several(promtool, tmp_path):
-    """Why the advisory rule joins slot by slot: the one join `* on (name, version) group_left (advisory,
-    severity)` fails on requests 2.31.0, which two programs run and two advisories affect."""
-    tests = advisory_rules_replaced(tmp_path, "python_mod:advisory_services:count", lambda _: ONE_JOIN)
-    result = run_promtool(promtool, "test", "rules", tests)
-    assert result.returncode == 1, explain(result)
-    assert "many-to-many matching not allowed" in result.stdout + result.stderr, explain(result)
-
-
-def test_the_slots_give_each_version_one_advisory_each(promtool):
-    """global-rules_test.yml's requests 2.31.0 (two programs, two advisories) needs two slots, tinyhttp 1.0 (nine
-    advisories) all 8 and the rest: the shipped rule has exactly 8 slots, numbered 0 to 7, and the tests pass."""
-    document = yaml.safe_load((DEPLOY / "global-rules.yml").read_text(encoding="utf-8"))
-    rules = [rule for group in document["groups"] for rule in group["rules"]]
-    slots = [rule["labels"]["slot"] for rule in rules if rule.get("record") == "python_mod:advisory:slot"]
-    assert slots == [str(slot) for slot in range(8)]
-    (expr,) = [rule["expr"] for rule in rules if rule.get("record") == "python_mod:advisory_services:count"]
-    assert [f'python_mod:advisory:slot{{slot="{slot}"}}' in expr for slot in range(9)] == [True] * 8 + [False]
-    result = run_promtool(promtool, "test", "rules", DEPLOY / "global-rules_test.yml")
-    assert result.returncode == 0, explain(result)
-
-
-def test_without_the_fallback_a_version_of_more_than_8_advisories_hides_the_rest(promtool, tmp_path):
-    """The rule's last part is what alerts report_app about the 9th advisory on tinyhttp 1.0."""
-
-    def without_fallback(expr: str) -> str:
-        assert expr.count(FALLBACK) == 1, expr
-        return expr[: expr.index(FALLBACK)]
-
-    tests = advisory_rules_replaced(tmp_path, "python_mod:advisory_services:count", without_fallback)
+def test_an_ha_pair_of_exporters_added_up_fails(promtool, tmp_path):
+    """Two exporters serving the same answer count once: `sum by` instead of `max by` doubles example_app's 3
+    services in global-rules_test.yml's HA pair."""
+    tests = advisory_rules_replaced(tmp_path, "python_mod:advisory_services:count", "max by", "sum by")
     result = run_promtool(promtool, "test", "rules", tests)
     assert result.returncode == 1, explain(result)
     output = result.stdout + result.stderr
-    assert "alertname: PythonModuleVulnerable, time: 10m" in output, explain(result)
-    assert re.search(r'exp: \{[^}]*advisories="1"[^}]*\} 2E\+00\n\s*got: nil', output), explain(result)
+    assert 'expr: "python_mod:advisory_services:count", time: 10m' in output, explain(result)
+    assert re.search(r'program="example_app"[^}]*\} 6E\+00', output), explain(result)
 
 
-def test_a_slot_that_reads_the_later_slots_loses_advisories(promtool, tmp_path):
-    """Slot i must exclude only slots 0 to i-1: the later ones still hold the last round's samples (within the
-    5-minute lookback), so excluding every slot drops advisories from one round to the next."""
-
-    def every_slot(expr: str) -> str:
-        return re.sub(r"python_mod:advisory:slot\{[^}]*\}", "python_mod:advisory:slot", expr)
-
-    tests = advisory_rules_replaced(tmp_path, "python_mod:advisory:slot", every_slot)
-    result = run_promtool(promtool, "test", "rules", tests)
-    assert result.returncode == 1, explain(result)
-    output = result.stdout + result.stderr
-    assert "alertname: PythonModuleVulnerable, time: 10m" in output, explain(result)
-    assert 'expr: "python_mod:advisory:left", time: 10m' in output, explain(result)  # a slotted advisory left
+def test_no_rule_reads_the_per_program_counts_but_the_version_count():
+    """The exporter joins per program (it reads python_mod:services:count every interval); of global-rules.yml's
+    rules only python_mod:versions:count reads those counts, and none the exporter's per-module series."""
+    for rule in _rules("global-rules.yml"):
+        label = rule.get("record") or rule["alert"]
+        if label != "python_mod:versions:count":
+            assert "python_mod:services:count" not in rule["expr"], label
+        assert "python_program_mod_behind_latest_seconds" not in rule["expr"], label
 
 
 def freshness_copy(tmp_path: Path, rule: str, old: str, new: str, tests: str) -> Path:
     """The rule files beside a copy of freshness_test.yml holding only its tests whose name contains `tests`, with
-    `old` replaced by `new` in the expression of the freshness rule `rule`; the test file's path."""
+    `old` replaced by `new` in the expression of the rule or alert `rule`; the test file's path."""
     shutil.copy(DEPLOY / "rules.yml", tmp_path / "rules.yml")
     document = yaml.safe_load((DEPLOY / "global-rules.yml").read_text(encoding="utf-8"))
-    (group,) = [group for group in document["groups"] if group["name"] == "python-fleet-freshness"]
-    (found,) = [found for found in group["rules"] if rule in (found.get("record"), found.get("alert"))]
+    rules = [found for group in document["groups"] for found in group["rules"]]
+    (found,) = [found for found in rules if rule in (found.get("record"), found.get("alert"))]
     assert old in found["expr"], found["expr"]
     found["expr"] = found["expr"].replace(old, new)
     (tmp_path / "global-rules.yml").write_text(json.dumps(document), encoding="utf-8")
@@ -318,23 +282,13 @@ def freshness_copy(tmp_path: Path, rule: str, old: str, new: str, tests: str) ->
 @pytest.mark.parametrize(
     ("rule", "old", "new", "tests", "failure"),
     [
-        # a module counted per version and shard, not once per program: the rollout's two requests versions add
-        # up to 4.5 libyears on one server, and with the shards' copies to 8 on the global server
+        # an HA pair of exporters added up: example_app's 3.5 libyears counted twice
         (
-            "python_program_mod:behind_latest_seconds:max",
-            "max by (program, name)",
-            "sum by (program, name)",
-            "once per program",
-            ('program="example_app"} 4.5E+00', 'program="example_app"} 8E+00'),
-        ),
-        # a pre-release newer than the newest release kept: it takes libyears off, and counts as outdated
-        # (3.5 - 0.8 libyears; certifi, at its newest, and foo-bar counted outdated: 4)
-        (
-            "python_mod:behind_latest_seconds",
-            "> 0",
-            "",
-            "a pre-release adds 0",
-            ('program="example_app"} 2.7E+00', 'program="example_app"} 4E+00'),
+            "python_program:libyears:sum",
+            "max by (program)",
+            "sum by (program)",
+            "HA pair",
+            ('program="example_app"} 7E+00',),
         ),
         # 6 days instead of 7: the urllib3 fix out for 6 days fires at 29m
         (
@@ -378,7 +332,8 @@ EXAMPLE = 'job="example_app", instance="127.0.0.1:{}", program="example_app"'
 DAY = 86400
 LIBYEAR = 365.25 * DAY
 BUILD_LABELS = 'version="0.1.0", branch="main", pythonversion="3.11.7", os="linux", arch="x86_64"'
-FLEET: dict[str, int] = {}
+FLEET: dict[str, float] = {}
+RUNS: dict[tuple[str, str, str], int] = {}  # (program, name, version) -> services, as the exporter reads them
 for _port, _revision, _dirty, _commit, _build, _requests, _idna in [
     ("8000", "aaa", "false", 1700000000, -31 * 86400, "2.32.3", "3.4"),
     ("8001", "aaa", "false", 1700000000, -86400, "2.32.3", "3.6"),
@@ -390,9 +345,11 @@ for _port, _revision, _dirty, _commit, _build, _requests, _idna in [
     FLEET[f"example_app_build_timestamp_seconds{{{_target}}}"] = _build
     for _name, _version in [("requests", _requests), ("idna", _idna)]:
         FLEET[f'python_mod_info{{{_target}, name="{_name}", version="{_version}"}}'] = 1
+        RUNS[("example_app", _name, _version)] = RUNS.get(("example_app", _name, _version), 0) + 1
 OTHER = 'job="other_app", instance="127.0.0.1:8100", program="other_app"'
 for _name, _version in [("requests", "2.32.3"), ("idna", "3.10")]:
     FLEET[f'python_mod_info{{{OTHER}, name="{_name}", version="{_version}"}}'] = 1
+    RUNS[("other_app", _name, _version)] = 1
 for _target, _installed in [(EXAMPLE.format("8000"), "2.32.4"), (EXAMPLE.format("8001"), "2.32.4"), (OTHER, "none")]:
     FLEET[f'python_mod_drift_info{{{_target}, name="requests", locked="2.32.3", installed="{_installed}"}}'] = 1
 # The advisory exporter: one advisory on requests 2.32.3 (run by both programs), two on 2.31.0 (8002 only),
@@ -402,6 +359,10 @@ NEW_ADVISORY = 'advisory="GHSA-9hjg-9r4m-mvj7", aliases="CVE-2024-47081", severi
 OLD_ADVISORY = 'advisory="GHSA-9wx4-h78v-vm56", aliases="CVE-2024-35195", severity="medium", fixed="2.32.0"'
 for _version, _advisory in [("2.32.3", NEW_ADVISORY), ("2.31.0", NEW_ADVISORY), ("2.31.0", OLD_ADVISORY)]:
     FLEET[f'python_mod_advisory_info{{{EXPORTER}, name="requests", version="{_version}", {_advisory}}}'] = 1
+    for (_program, _name, _running), _services in RUNS.items():
+        if (_name, _running) == ("requests", _version):
+            _labels = f'program="{_program}", name="requests", version="{_version}", {_advisory}'
+            FLEET[f"python_mod_advisory_services{{{EXPORTER}, {_labels}}}"] = _services
 FLEET[f'python_advisory_published_timestamp_seconds{{{EXPORTER}, advisory="GHSA-9hjg-9r4m-mvj7"}}'] = -40 * 86400
 FLEET[f'python_advisory_published_timestamp_seconds{{{EXPORTER}, advisory="GHSA-9wx4-h78v-vm56"}}'] = -400 * 86400
 # The exporter's index series: the newest releases (requests 2.32.4, idna 3.10) and, days before t=0, the release
@@ -415,6 +376,24 @@ for _name, _releases in RELEASED.items():
     for _version, _days in _releases.items():
         _release = f'python_mod_release_timestamp_seconds{{{EXPORTER}, name="{_name}", version="{_version}"}}'
         FLEET[_release] = -_days * DAY
+# and what it joins from them and RUNS: per program and module, the days between the newest release and the release
+# of the oldest version the program runs
+OLDEST: dict[tuple[str, str], int] = {}
+for _program, _name, _version in RUNS:
+    OLDEST[(_program, _name)] = max(OLDEST.get((_program, _name), 0), RELEASED[_name][_version])
+BEHIND = {(_program, _name): days - next(iter(RELEASED[_name].values())) for (_program, _name), days in OLDEST.items()}
+for (_program, _name), _days in BEHIND.items():
+    if _days > 0:
+        FLEET[f'python_program_mod_behind_latest_seconds{{{EXPORTER}, program="{_program}", name="{_name}"}}'] = (
+            _days * DAY
+        )
+for _program in {owner for owner, _ in BEHIND}:
+    _behind = [days for (owner, _), days in BEHIND.items() if owner == _program and days > 0]
+    FLEET[f'python_program_libyears{{{EXPORTER}, program="{_program}"}}'] = sum(_behind) * DAY / LIBYEAR
+    FLEET[f'python_program_outdated_modules{{{EXPORTER}, program="{_program}"}}'] = len(_behind)
+for _name in RELEASED:
+    _oldest = max(days for (_, name), days in OLDEST.items() if name == _name)
+    FLEET[f'python_mod_oldest_running_release_timestamp_seconds{{{EXPORTER}, name="{_name}"}}'] = -_oldest * DAY
 
 EVAL_TIME = "10m"
 # (labels, services, days since the advisory's publication) of each exposure in FLEET

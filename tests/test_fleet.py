@@ -289,8 +289,8 @@ def test_the_exporters_later_refreshes_of_the_unchanged_index_are_all_304s(fleet
 def test_a_rebuild_on_the_fixed_version_clears_it(fleet):
     """Last of this file: it changes the fleet. The member is rebuilt with its lock moved to the fixed version and
     redeployed on its port; both servers stop naming it, and the alert goes. The fixed version is certifi's newest
-    release, so the program is behind on nothing: its libyears and outdated count are absent, not 0 (the rules sum
-    and count the modules behind, and of no module Prometheus records no series), and the fix waits no more."""
+    release, so the program is behind on nothing: its libyears and outdated count are 0 (served and recorded as 0,
+    not absent), and the fix waits no more."""
     member = _advised_member()
     instance = f"127.0.0.1:{fleet.ports[member.name]}"
     wait_for("the advisory answer", lambda: all(fleet.advised(server) for server in EXPORTED))
@@ -313,5 +313,9 @@ def test_a_rebuild_on_the_fixed_version_clears_it(fleet):
             lambda server=server: not fleet.advised(server) and not fleet.alerts("PythonModuleVulnerable", server),
         )
         wait_for(f"{server} to find {PROGRAM} behind on nothing", lambda server=server: not fleet.behind(server))
+        for record in ("python_program:outdated_modules:count", "python_program:libyears:sum"):
+            assert fleet.query(f'{record}{{program="{PROGRAM}"}}', server) == [
+                ({"__name__": record, "program": PROGRAM}, 0.0)
+            ]
         latest = _exporter_series(fleet, f'python_mod_latest_info{{name="{VULNERABLE}"}}', server)
         assert latest == {f"name={VULNERABLE},version={FIXED}": 1.0}, server

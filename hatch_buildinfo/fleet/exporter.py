@@ -430,12 +430,12 @@ def run(
             check_index_url(given)
     except URLError as error:
         raise StartError(str(error)) from None
+    # A refresh never runs into the next one: each request, to Prometheus or an index, may take the interval,
+    # at most TIMEOUT.
     try:
-        # A refresh never runs into the next one: a request may take the interval, at most TIMEOUT.
         prometheus = Prometheus(prometheus_url, timeout=min(TIMEOUT, interval))
     except CredentialsError as error:
         raise StartError(str(error)) from None
-    # A refresh never runs into the next one: each request takes at most the interval.
     index = PackageIndex(indexes, concurrency=index_concurrency, timeout=min(TIMEOUT, interval)) if indexes else None
     try:
         serve(Exporter(prometheus, Path(osv) if osv is not None else None, index, index_interval), address, interval)

@@ -19,7 +19,7 @@ from ..artifacts import InspectError, read_target
 from ..names import normalize_name
 from .advisories import Finding, load
 from .index import PackageIndex, Refresh, libyears
-from .urls import URLError, check_index_url
+from .web import URLError, check_index_url
 
 _PYPI_PURL = "pkg:pypi/"
 

@@ -31,7 +31,7 @@ from prometheus_client.registry import Collector, CollectorRegistry
 from .advisories import Database, DatabaseError, Finding, load
 from .index import YEAR, PackageIndex, Project
 from .prometheus import RUNNING_QUERY, TIMEOUT, CredentialsError, Prometheus, PrometheusError
-from .urls import URLError, check_http_url, check_index_url
+from .web import URLError, check_http_url, check_index_url
 
 log = logging.getLogger(__name__)
 

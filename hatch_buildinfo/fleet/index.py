@@ -31,7 +31,7 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
-from .prometheus import BoundError, read_bounded
+from .web import BoundError, read_bounded
 
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 YEAR = 365.25 * 86400

@@ -13,6 +13,8 @@ from collections.abc import Generator, Mapping
 
 import httpx
 
+from .web import BoundError, read_bounded
+
 # The count deploy/rules.yml records per program and module version, summed over the shards a global server
 # federates: the exporter joins it with the advisories and the index per program, as PromQL could not cheaply.
 RUNNING_QUERY = "sum by (program, name, version) (python_mod:services:count)"
@@ -130,25 +132,3 @@ class Prometheus:
                 return response.status_code, read_bounded(response, self._max_bytes, started, self._timeout)
             except BoundError as error:
                 raise PrometheusError(f"{endpoint}: {error}") from None
-
-
-class BoundError(Exception):
-    """One line: an answer was larger, or slower, than allowed."""
-
-
-def read_bounded(response: httpx.Response, max_bytes: int, started: float, timeout: float) -> bytes:
-    """The body of a streamed `response`, refused once it passes `max_bytes`, or `timeout` seconds after
-    `started` (time.monotonic() when the request was sent)."""
-    declared = response.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > max_bytes:
-        raise BoundError(f"the answer is {declared} bytes, more than {max_bytes}")
-    chunks = []
-    size = 0
-    for chunk in response.iter_bytes():
-        size += len(chunk)
-        if size > max_bytes:
-            raise BoundError(f"the answer is more than {max_bytes} bytes")
-        if time.monotonic() > started + timeout:
-            raise BoundError(f"the answer took more than {timeout:g} s")
-        chunks.append(chunk)
-    return b"".join(chunks)
